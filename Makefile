@@ -1,0 +1,41 @@
+# The two commands: `make demo` and `make test`. Both install what is missing first (idempotent).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEBIAN_PACKAGES := mosquitto mosquitto-clients influxdb
+# what each Debian package puts on PATH, so a second run knows there is nothing to install
+DEBIAN_COMMANDS := /usr/sbin/mosquitto /usr/bin/mosquitto_sub /usr/bin/influxd
+INSTALLED := $(VENV)/.installed
+
+.PHONY: demo test lint setup debian clean
+
+demo: setup
+	$(VENV)/bin/aedfleet demo
+
+test: setup lint
+	$(VENV)/bin/pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+setup: debian $(INSTALLED)
+
+debian:
+	@for cmd in $(DEBIAN_COMMANDS); do [ -x $$cmd ] || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages: $(DEBIAN_PACKAGES)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES); \
+	fi
+
+# Reinstalled only when the project's dependencies change.
+$(INSTALLED): pyproject.toml
+	[ -x $(PY) ] || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from aedfleet.cli import main
+
+main()

@@ -1,0 +1,255 @@
+"""Starts the real Mosquitto and InfluxDB 1.x on free loopback ports, and stops exactly those.
+
+Used by the tests and by `aedfleet demo`. Every process is started by this module, known by
+its PID, and asked to die with its parent (PR_SET_PDEATHSIG), so an interrupted test run does
+not leave a broker behind and never touches a process it did not start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import getpass
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Final
+
+import httpx
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+LOOPBACK: Final = "127.0.0.1"
+_PR_SET_PDEATHSIG: Final = 1
+
+
+class ServiceError(RuntimeError):
+    """A local service could not be started; the message says which and where its log is."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _require(command: str) -> str:
+    path = shutil.which(command) or next(
+        (p for p in (f"/usr/sbin/{command}", f"/usr/bin/{command}") if os.access(p, os.X_OK)),
+        None,
+    )
+    if path is None:
+        raise ServiceError(f"{command} is not installed; run `make setup` (Debian packages)")
+    return path
+
+
+class ManagedProcess:
+    """One child process of ours: started, checked until ready, stopped by PID."""
+
+    def __init__(
+        self, name: str, argv: list[str], log_path: Path, ready: Callable[[], bool]
+    ) -> None:
+        self.name = name
+        self._argv = argv
+        self._log_path = log_path
+        self._ready = ready
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        with self._log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                self._argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, no locks taken
+            )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not self.running:
+                raise ServiceError(f"{self.name} exited at start; see {self._log_path}")
+            if self._ready():
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise ServiceError(f"{self.name} did not answer within {timeout_s} s; see {self._log_path}")
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGCONT)  # a frozen process cannot act on SIGTERM
+        process.terminate()
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def signal(self, signum: signal.Signals) -> None:
+        if self._process is not None:
+            os.kill(self._process.pid, signum)
+
+
+def mqtt_answers(host: str, port: int, timeout_s: float = 2.0, **credentials: str) -> bool:
+    """True once the broker returns a CONNACK that accepts us."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"aedfleet-probe-{os.getpid()}")
+    if credentials:
+        client.username_pw_set(credentials["username"], credentials.get("password"))
+    try:
+        client.connect(host, port, keepalive=5)
+    except OSError:
+        return False
+    deadline = time.monotonic() + timeout_s
+    try:
+        while not client.is_connected() and time.monotonic() < deadline:
+            if client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
+                return False
+        return client.is_connected()
+    finally:
+        client.disconnect()
+
+
+def influx_answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/ping", timeout=2.0).status_code == 204
+    except httpx.HTTPError:
+        return False
+
+
+class Mosquitto:
+    """Debian's Mosquitto with our own config, persistence and log in `workdir`."""
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.host = LOOPBACK
+        self.port = port or free_port()
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.config_path = workdir / "mosquitto.conf"
+        self.log_path = workdir / "mosquitto.log"
+        self.config_path.write_text(
+            "\n".join(
+                [
+                    "# written by aedfleet.services; one broker per test session or demo",
+                    f"listener {self.port} {LOOPBACK}",
+                    "allow_anonymous true",
+                    "persistence true",
+                    f"persistence_location {workdir}/",
+                    f"log_dest file {self.log_path}",
+                    "log_type error",
+                    "log_type warning",
+                    "log_type notice",
+                    # a collector's persistent session must hold a long backlog, not drop it
+                    "max_queued_messages 2000000",
+                    "max_queued_bytes 0",
+                    f"user {getpass.getuser()}",
+                    "",
+                ]
+            )
+        )
+        self.process = ManagedProcess(
+            "mosquitto",
+            [_require("mosquitto"), "-c", str(self.config_path)],
+            workdir / "mosquitto.stdout",
+            lambda: mqtt_answers(self.host, self.port),
+        )
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+
+class InfluxDB:
+    """Debian's InfluxDB 1.x (`influxd`) with data, WAL and meta in `workdir`."""
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.host = LOOPBACK
+        self.port = port or free_port()
+        self.rpc_port = free_port()
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.config_path = workdir / "influxdb.conf"
+        self.config_path.write_text(
+            f"""# written by aedfleet.services; one InfluxDB per test session or demo
+reporting-disabled = true
+bind-address = "{LOOPBACK}:{self.rpc_port}"
+
+[meta]
+  dir = "{workdir}/meta"
+
+[data]
+  dir = "{workdir}/data"
+  wal-dir = "{workdir}/wal"
+  query-log-enabled = false
+
+[monitor]
+  store-enabled = false
+
+[http]
+  enabled = true
+  bind-address = "{LOOPBACK}:{self.port}"
+  log-enabled = false
+
+[continuous_queries]
+  enabled = false
+"""
+        )
+        self.process = ManagedProcess(
+            "influxd",
+            [_require("influxd"), "-config", str(self.config_path)],
+            workdir / "influxd.log",
+            lambda: influx_answers(self.url),
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+class LocalServices:
+    """Both services, started together and stopped together."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.mosquitto = Mosquitto(workdir / "mosquitto")
+        self.influxdb = InfluxDB(workdir / "influxdb")
+
+    def start(self) -> None:
+        try:
+            self.influxdb.process.start()
+            self.mosquitto.process.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        self.mosquitto.process.stop()
+        self.influxdb.process.stop()
+
+
+@contextlib.contextmanager
+def running_services(workdir: Path) -> Iterator[LocalServices]:
+    services = LocalServices(workdir)
+    services.start()
+    try:
+        yield services
+    finally:
+        services.stop()

@@ -1,0 +1,185 @@
+"""Protocol v1: the one machine-readable definition of every aedfleet MQTT payload.
+
+docs/protocol.md explains each field; tests/vectors/ holds the golden examples.
+Field order in each Struct is the order the firmware writes them in.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated, Final, Literal, get_args
+
+import msgspec
+
+PROTOCOL_VERSION: Final = 1
+MAX_PAYLOAD_BYTES: Final = 1024
+MAX_SEQ: Final = 2**32 - 1
+# Device timestamps are integer milliseconds since 1970-01-01 UTC.
+MAX_TS_MS: Final = 2**53
+EARLIEST_SYNCED_TS_MS: Final = 1_577_836_800_000  # 2020-01-01: an older synced clock is wrong
+CABINET_ID_PATTERN: Final = r"^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$"
+
+CabinetId = Annotated[str, msgspec.Meta(pattern=CABINET_ID_PATTERN)]
+Seq = Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)]
+TimestampMs = Annotated[int, msgspec.Meta(ge=0, le=MAX_TS_MS)]
+Seconds = Annotated[int, msgspec.Meta(ge=0, le=10 * 365 * 86400)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)]
+FirmwareVersion = Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Za-z.+_-]{1,24}$")]
+FaultCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]{1,32}$")]
+Millivolts = Annotated[int, msgspec.Meta(ge=0, le=30_000)]
+DeciCelsius = Annotated[int, msgspec.Meta(ge=-600, le=1250)]
+Percent = Annotated[int, msgspec.Meta(ge=0, le=100)]
+RssiDbm = Annotated[int, msgspec.Meta(ge=-127, le=0)]
+FreeBytes = Annotated[int, msgspec.Meta(ge=0, le=64 * 1024 * 1024)]
+ConfigRevision = Annotated[int, msgspec.Meta(ge=1, le=MAX_SEQ)]
+TelemetryIntervalS = Annotated[int, msgspec.Meta(ge=10, le=86_400)]
+ResetCause = Literal[
+    "power_on", "hard", "soft", "watchdog", "deep_sleep", "brownout", "panic", "unknown"
+]
+
+KINDS: Final = ("event", "telemetry", "status", "config")
+
+
+class _Base(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
+    v: Literal[1]
+    id: CabinetId
+
+
+class _DeviceMessage(_Base, frozen=True):
+    """What every message a cabinet sends carries: who, which one, and when."""
+
+    seq: Seq
+    ts: TimestampMs
+    sync: bool
+
+
+class _Event(_DeviceMessage, frozen=True, tag_field="ev"):
+    pass
+
+
+class Boot(_Event, frozen=True, tag="boot"):
+    reset: ResetCause
+    fw: FirmwareVersion
+
+
+class DoorOpen(_Event, frozen=True, tag="door_open"):
+    pass
+
+
+class DoorClose(_Event, frozen=True, tag="door_close"):
+    open_s: Seconds
+
+
+class AedRemoved(_Event, frozen=True, tag="aed_removed"):
+    pass
+
+
+class AedReturned(_Event, frozen=True, tag="aed_returned"):
+    out_s: Seconds
+
+
+class Tamper(_Event, frozen=True, tag="tamper"):
+    pass
+
+
+class MaintEnter(_Event, frozen=True, tag="maint_enter"):
+    pass
+
+
+class MaintExit(_Event, frozen=True, tag="maint_exit"):
+    dur_s: Seconds
+
+
+class MainsLost(_Event, frozen=True, tag="mains_lost"):
+    pass
+
+
+class MainsRestored(_Event, frozen=True, tag="mains_restored"):
+    pass
+
+
+class SelfTest(_Event, frozen=True, tag="self_test"):
+    ok: bool
+
+
+class Fault(_Event, frozen=True, tag="fault"):
+    code: FaultCode
+
+
+class ConfigApplied(_Event, frozen=True, tag="config_applied"):
+    rev: ConfigRevision
+
+
+Event = (
+    Boot
+    | DoorOpen
+    | DoorClose
+    | AedRemoved
+    | AedReturned
+    | Tamper
+    | MaintEnter
+    | MaintExit
+    | MainsLost
+    | MainsRestored
+    | SelfTest
+    | Fault
+    | ConfigApplied
+)
+EVENT_TYPES: Final = tuple(t.__struct_config__.tag for t in get_args(Event))
+
+
+class Telemetry(_DeviceMessage, frozen=True):
+    door: bool
+    aed: bool
+    maint: bool
+    mains: bool
+    batt_mv: Millivolts
+    temp_dc: DeciCelsius
+    heater: bool
+    rssi: RssiDbm
+    reconn: Count
+    up_s: Seconds
+    mem: FreeBytes
+    drop: Count
+    fw: FirmwareVersion
+    hum_pct: Percent | None = None
+    pad_exp: datetime.date | None = None
+    batt_exp: datetime.date | None = None
+
+
+class _Status(_DeviceMessage, frozen=True, tag_field="state"):
+    pass
+
+
+class Online(_Status, frozen=True, tag="online"):
+    fw: FirmwareVersion
+
+
+class Offline(_Status, frozen=True, tag="offline"):
+    pass
+
+
+class Sleeping(_Status, frozen=True, tag="sleeping"):
+    wake: TimestampMs
+
+
+Status = Online | Offline | Sleeping
+STATUS_STATES: Final = ("online", "offline", "sleeping")
+
+
+class Config(_Base, frozen=True):
+    """Retained, server to cabinet: what a technician set at the last inspection."""
+
+    rev: ConfigRevision
+    ts: TimestampMs
+    tele_s: TelemetryIntervalS
+    pad_exp: datetime.date | None = None
+    batt_exp: datetime.date | None = None
+    temp_lo_dc: DeciCelsius | None = None
+    temp_hi_dc: DeciCelsius | None = None
+    heat_on_dc: DeciCelsius | None = None
+    heat_off_dc: DeciCelsius | None = None
+
+
+DeviceMessage = Event | Telemetry | Status
+Message = DeviceMessage | Config

@@ -1,0 +1,135 @@
+"""The service harness: real Mosquitto and InfluxDB that answer, and stop by PID only."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from aedfleet.services import LocalServices, Mosquitto, free_port, mqtt_answers
+
+pytestmark = pytest.mark.services
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie still has a PID until its parent reaps it
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _wait_gone(pids: list[int], timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not any(_alive(pid) for pid in pids):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_influxdb_stores_and_returns_a_point(services: LocalServices) -> None:
+    url = services.influxdb.url
+    httpx.post(f"{url}/query", params={"q": "CREATE DATABASE harness"}).raise_for_status()
+    written = httpx.post(
+        f"{url}/write",
+        params={"db": "harness", "precision": "ms"},
+        content=b"probe,cabinet=bz-bc-001 temp_c=21.5 1795820400000",
+    )
+    assert written.status_code == 204
+    rows = httpx.get(
+        f"{url}/query", params={"db": "harness", "q": 'SELECT temp_c FROM "probe"'}
+    ).json()
+    assert rows["results"][0]["series"][0]["values"] == [["2026-11-27T23:00:00Z", 21.5]]
+
+
+def test_mosquitto_delivers_a_retained_message(services: LocalServices) -> None:
+    broker = services.mosquitto
+    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="harness-pub")
+    publisher.connect(broker.host, broker.port)
+    publisher.loop_start()
+    publisher.publish("aed/v1/bz-bc-001/status", b"online", qos=1, retain=True).wait_for_publish(5)
+    publisher.loop_stop()
+    publisher.disconnect()
+
+    received: list[bytes] = []
+    subscriber = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="harness-sub")
+    subscriber.on_message = lambda _c, _u, message: received.append(bytes(message.payload))
+    subscriber.connect(broker.host, broker.port)
+    subscriber.subscribe("aed/v1/+/status", qos=1)
+    deadline = time.monotonic() + 5
+    while not received and time.monotonic() < deadline:
+        subscriber.loop(timeout=0.1)
+    subscriber.disconnect()
+    assert received == [b"online"]
+
+
+def test_stop_leaves_a_broker_it_did_not_start_running(tmp_path: Path) -> None:
+    foreign_port = free_port()
+    config = tmp_path / "foreign.conf"
+    config.write_text(f"listener {foreign_port} 127.0.0.1\nallow_anonymous true\nuser root\n")
+    foreign = subprocess.Popen(
+        ["/usr/sbin/mosquitto", "-c", str(config)], stderr=subprocess.DEVNULL
+    )
+    try:
+        ours = Mosquitto(tmp_path / "ours")
+        ours.process.start()
+        our_pid = ours.process.pid
+        assert our_pid is not None and our_pid != foreign.pid
+        ours.process.stop()
+        assert _wait_gone([our_pid])
+        assert foreign.poll() is None
+        assert mqtt_answers("127.0.0.1", foreign_port)
+    finally:
+        foreign.terminate()
+        foreign.wait()
+
+
+def test_services_die_with_a_killed_test_run(tmp_path: Path) -> None:
+    # A test run killed outright (no finalizers) must not leave its services behind.
+    script = (
+        "import sys, time, pathlib\n"
+        "from aedfleet.services import LocalServices\n"
+        "s = LocalServices(pathlib.Path(sys.argv[1]))\n"
+        "s.start()\n"
+        "print(s.mosquitto.process.pid, s.influxdb.process.pid, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    ) as runner:
+        assert runner.stdout is not None
+        pids = [int(pid) for pid in runner.stdout.readline().split()]
+        assert len(pids) == 2 and all(_alive(pid) for pid in pids)
+        runner.kill()
+    assert _wait_gone(pids)
+
+
+def test_demo_starts_both_services_and_ctrl_c_stops_them(tmp_path: Path) -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "aedfleet", "demo", "--workdir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as demo:
+        assert demo.stdout is not None
+        lines = [demo.stdout.readline() for _ in range(4)]
+        assert lines[3].startswith("Press Ctrl-C")
+        pids = [int(line.split("(pid ")[1].rstrip(")\n")) for line in lines[:2]]
+        mqtt_url, influx_url = (line.split()[1] for line in lines[:2])
+        host, port = mqtt_url.removeprefix("mqtt://").split(":")
+        assert mqtt_answers(host, int(port))
+        assert httpx.get(f"{influx_url}/ping").status_code == 204
+
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=30) == 0
+    assert _wait_gone(pids)
