@@ -161,6 +161,8 @@ class Mosquitto:
                     # a collector's persistent session must hold a long backlog, not drop it
                     "max_queued_messages 2000000",
                     "max_queued_bytes 0",
+                    # the collector acknowledges a whole batch at once, after it is stored
+                    "max_inflight_messages 0",
                     f"user {getpass.getuser()}",
                     "",
                 ]

@@ -20,6 +20,19 @@ class Vector(msgspec.Struct, frozen=True):
     expected: dict[str, Any] | None = None  # valid: the decoded fields
     reason: str | None = None  # invalid: the rejection code
     detail_contains: str | None = None  # invalid: words the reason must mention
+    document: Any = None  # the payload as JSON, where the vector gives it so
+
+    def at(self, now_ms: int) -> bytes:
+        """The payload as if made `now_ms - self.now_ms` later: device times move with the
+        clock, so the clock checks give the same answer on any day the tests run."""
+        if not isinstance(self.document, dict):
+            return self.payload
+        shift = now_ms - self.now_ms
+        moved = {
+            key: value + shift if key in ("ts", "wake") and isinstance(value, int) else value
+            for key, value in self.document.items()
+        }
+        return compact_json(moved)
 
 
 def compact_json(document: object) -> bytes:
@@ -47,6 +60,7 @@ def load(kind: str) -> list[Vector]:
             expected=item["payload"] if kind == "valid" else None,
             reason=item.get("reason"),
             detail_contains=item.get("detail_contains"),
+            document=item.get("payload"),
         )
         for item in document["vectors"]
     ]

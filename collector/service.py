@@ -1,0 +1,345 @@
+"""The collector's shell: MQTT source → pipeline → batcher → InfluxDB or spool → acknowledge.
+
+Threads: paho's network thread runs the pure pipeline for each message and fills the batcher
+(blocking when it is full, which stops reading from the broker); the asyncio loop writes
+batches, backfills the spool and serves /healthz and /metrics. A message is acknowledged only
+after its batch is in InfluxDB or fsynced in the spool. Start: sinks first; stop: the source
+stops taking messages first, then everything taken is written and acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Final
+
+import aiohttp
+from aiohttp import web
+from prometheus_client import Histogram
+
+from collector import lineprotocol as lp
+from collector.batch import Batch, Batcher
+from collector.config import CollectorConfig
+from collector.enrich import PointEncoder, dead_letter_line
+from collector.influx import InfluxUnavailableError, InfluxWriter
+from collector.inventory import Inventory
+from collector.metrics import registry_for, render
+from collector.mqtt import AckToken, MqttSource
+from collector.pipeline import Pipeline
+from collector.ratelog import RateLimiter
+from collector.spool import Spool
+from collector.topics import subscription
+from collector.validate import Rejection, Validator
+
+log = logging.getLogger("aedfleet.collector")
+
+INGEST_KINDS: Final = ("event", "telemetry", "status")
+MAX_BACKOFF_S: Final = 30.0
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Collector:
+    def __init__(self, config: CollectorConfig, inventory: Inventory) -> None:
+        self.config = config
+        fleet = config.fleet
+        validator = Validator(
+            prefix=config.mqtt.prefix,
+            max_future_skew_ms=fleet.max_future_skew_s * 1000,
+            max_age_ms=fleet.max_age_days * 86_400_000,
+        )
+        self.pipeline = Pipeline(
+            validator, PointEncoder(inventory, utc_offset_minutes=fleet.utc_offset_minutes)
+        )
+        influx = config.influx
+        self._batcher: Batcher[AckToken] = Batcher(
+            max_points=influx.batch_points,
+            max_age_ms=influx.flush_interval_ms,
+            capacity=influx.queue_capacity,
+        )
+        self._lock = threading.Condition()
+        self._taking = True
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake = asyncio.Event()
+        self._log_limiter = RateLimiter(window_ms=10_000)
+        self.spool = Spool(Path(config.spool.dir), config.spool.max_bytes)
+        self.influx_down = False
+        self.points_written = 0
+        self.points_spooled = 0
+        self.points_backfilled = 0
+        self.points_dropped: Counter[str] = Counter()
+        mqtt = config.mqtt
+        self.source = MqttSource(
+            url=mqtt.url,
+            client_id=mqtt.client_id,
+            subscriptions=[mqtt.shared_group + subscription(k, mqtt.prefix) for k in INGEST_KINDS],
+            handler=self._on_message,
+            username=mqtt.username,
+            password=mqtt.password,
+            ca_file=mqtt.ca_file,
+            keepalive_s=mqtt.keepalive_s,
+        )
+        self.registry = registry_for(self._metric_values)
+        self._write_latency = Histogram(
+            "aedfleet_collector_write_latency_seconds",
+            "Time to write one batch to InfluxDB",
+            registry=self.registry,
+        )
+
+    # --- the network thread -------------------------------------------------------------
+
+    def _on_message(self, topic: str, payload: bytes, token: AckToken) -> None:
+        arrival_ms = wall_ms()
+        line, what = self.pipeline.line_for(topic, payload, arrival_ms)
+        if isinstance(what, Rejection):
+            self._log_rejection(what, arrival_ms)
+        batcher = self._batcher
+        with self._lock:
+            while batcher.full and self._taking:
+                self._lock.wait(0.5)  # backpressure: the broker holds the rest
+            if not self._taking:
+                return  # stopping: not acknowledged, so the broker redelivers it later
+            batcher.add(line, token, arrival_ms)
+            pending = batcher.pending
+        if pending == self.config.influx.batch_points and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def _log_rejection(self, rejection: Rejection, now_ms: int) -> None:
+        held_back = self._log_limiter.allow(rejection.code, now_ms)
+        if held_back is None:
+            return
+        log.warning(
+            "rejected message on %s: %s: %s%s",
+            lp.printable(rejection.topic.encode(), 120),
+            rejection.code,
+            rejection.detail,
+            f" ({held_back} more like it not logged)" if held_back else "",
+        )
+
+    # --- the asyncio loop ---------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        influx = self.config.influx
+        async with aiohttp.ClientSession() as session:
+            self.writer = InfluxWriter(
+                session,
+                url=influx.url,
+                database=influx.database,
+                username=influx.username,
+                password=influx.password,
+                timeout_s=influx.timeout_s,
+            )
+            http = await self._start_http()
+            backfill = asyncio.create_task(self._backfill_loop())
+            writer = asyncio.create_task(self._writer_loop())
+            self.source.start()
+            log.info("collector running; spool holds %d batches", len(self.spool))
+            await stop.wait()
+            log.info("stopping: finishing what was taken from the broker")
+            with self._lock:
+                self._taking = False
+                self._lock.notify_all()
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
+            await self._drain()
+            self.source.stop()
+            backfill.cancel()
+            await asyncio.gather(backfill, return_exceptions=True)
+            if http is not None:
+                await http.cleanup()
+
+    async def _writer_loop(self) -> None:
+        while True:
+            self._wake.clear()
+            batch = self._take_due(wall_ms())
+            if batch is None:
+                with self._lock:
+                    wait_ms = self._batcher.ms_until_due(wall_ms())
+                timeout_s = (wait_ms if wait_ms is not None else 1000) / 1000
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout_s)
+                continue
+            await self._store(batch)
+            self.source.ack(batch.tokens)
+
+    def _take_due(self, now_ms: int, *, everything: bool = False) -> Batch[AckToken] | None:
+        with self._lock:
+            if not (self._batcher.pending if everything else self._batcher.due(now_ms)):
+                return None
+            batch = self._batcher.take()
+            self._lock.notify_all()
+            return batch
+
+    async def _drain(self) -> None:
+        while (batch := self._take_due(wall_ms(), everything=True)) is not None:
+            await self._store(batch)
+            self.source.ack(batch.tokens)
+
+    async def _store(self, batch: Batch[AckToken]) -> None:
+        """Make the batch durable: in InfluxDB, or else in the spool."""
+        points = sum(1 for line in batch.lines if line)
+        if not points:
+            return
+        if self.influx_down or len(self.spool):
+            self._spool(batch.body(), points)  # keep order: older spooled batches go first
+            return
+        started = time.monotonic()
+        try:
+            refused = await self.writer.write(batch.lines)
+        except InfluxUnavailableError as error:
+            log.warning("%s; spooling to disk until it is back", error)
+            self.influx_down = True
+            self._spool(batch.body(), points)
+            return
+        self._write_latency.observe(time.monotonic() - started)
+        self.points_written += points - len(refused)
+        if refused:
+            await self._dead_letter_refused(refused)
+
+    def _spool(self, body: bytes, points: int) -> None:
+        if self.spool.put(body):
+            self.points_spooled += points
+            return
+        self.points_dropped["spool_full"] += points
+        log.error(
+            "SPOOL FULL (%d bytes, limit %d): %d points DROPPED while InfluxDB is down; "
+            "raise [spool] max_bytes or bring InfluxDB back",
+            self.spool.bytes_used,
+            self.config.spool.max_bytes,
+            points,
+        )
+
+    async def _dead_letter_refused(self, refused: list[tuple[str, str]]) -> None:
+        now_ms = wall_ms()
+        lines = [
+            dead_letter_line(
+                reason="write_rejected",
+                kind="line",
+                detail=f"InfluxDB refused the line: {reason}",
+                topic="",
+                payload=line.encode(),
+                cabinet_id="",
+                stamp_ms=now_ms + offset,
+            )
+            for offset, (line, reason) in enumerate(refused)
+        ]
+        log.error("InfluxDB refused %d lines; kept as dead letters", len(refused))
+        try:
+            still_refused = await self.writer.write(lines)
+        except InfluxUnavailableError:
+            still_refused = [(line, "unavailable") for line in lines]
+        self.points_dropped["write_rejected"] += len(refused)
+        self.points_dropped["dead_letter_failed"] += len(still_refused)
+
+    async def _backfill_loop(self) -> None:
+        backoff_s = 0.5
+        while True:
+            oldest = self.spool.oldest()
+            if oldest is None:
+                if self.influx_down and await self.writer.ping():
+                    log.info("InfluxDB is back")
+                    self.influx_down = False
+                await asyncio.sleep(backoff_s if self.influx_down else 0.5)
+                continue
+            path, body = oldest
+            lines = body.decode().splitlines()
+            try:
+                refused = await self.writer.write(lines)
+            except InfluxUnavailableError:
+                backoff_s = min(MAX_BACKOFF_S, backoff_s * 2) * random.uniform(0.8, 1.2)
+                await asyncio.sleep(backoff_s)
+                continue
+            backoff_s = 0.5
+            self.spool.remove(path)
+            self.points_backfilled += len(lines) - len(refused)
+            if refused:
+                await self._dead_letter_refused(refused)
+            if not len(self.spool):
+                log.info("spool empty: backfill done")
+                self.influx_down = False
+
+    # --- health and metrics -------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        with self._lock:
+            queue_depth = self._batcher.pending
+        return {
+            "mqtt_connected": self.source.connected.is_set(),
+            "influx": "down" if self.influx_down else "ok",
+            "queue_depth": queue_depth,
+            "spool_batches": len(self.spool),
+            "spool_bytes": self.spool.bytes_used,
+        }
+
+    def _metric_values(self) -> dict[str, Any]:
+        counts = self.pipeline.counts
+        health = self.health()
+        return {
+            "messages_received_total": ("counter", "MQTT messages received", counts.received),
+            "messages_valid_total": ("counter", "Messages valid under protocol v1", counts.valid),
+            "messages_invalid_total": (
+                "counter",
+                "Messages rejected, by reason (each kept as a dead letter)",
+                dict(counts.invalid),
+            ),
+            "messages_unknown_cabinet_total": (
+                "counter",
+                "Valid messages from cabinets missing from the inventory",
+                counts.unknown_cabinet,
+            ),
+            "messages_duplicate_total": (
+                "counter",
+                "Redelivered unsynced messages dropped",
+                counts.duplicates,
+            ),
+            "points_written_total": ("counter", "Points written to InfluxDB", self.points_written),
+            "points_spooled_total": ("counter", "Points spooled to disk", self.points_spooled),
+            "points_backfilled_total": (
+                "counter",
+                "Spooled points written to InfluxDB later",
+                self.points_backfilled,
+            ),
+            "points_dropped_total": (
+                "counter",
+                "Points lost, by reason",
+                dict(self.points_dropped),
+            ),
+            "queue_depth": ("gauge", "Lines waiting in memory", health["queue_depth"]),
+            "spool_bytes": ("gauge", "Bytes in the on-disk spool", health["spool_bytes"]),
+            "mqtt_connected": (
+                "gauge",
+                "1 while connected to the broker",
+                health["mqtt_connected"],
+            ),
+            "mqtt_reconnects_total": ("counter", "Broker reconnects", self.source.reconnects),
+        }
+
+    async def _start_http(self) -> web.AppRunner | None:
+        listen = self.config.http.listen
+        if not listen:
+            return None
+        host, _, port = listen.rpartition(":")
+
+        async def healthz(_request: web.Request) -> web.Response:
+            health = self.health()
+            return web.json_response(health, status=200 if health["mqtt_connected"] else 503)
+
+        async def metrics(_request: web.Request) -> web.Response:
+            return web.Response(body=render(self.registry), content_type="text/plain")
+
+        app = web.Application()
+        app.router.add_get("/healthz", healthz)
+        app.router.add_get("/metrics", metrics)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, host, int(port)).start()
+        return runner

@@ -1,0 +1,183 @@
+"""Test helpers for the real services: a collector process, a fleet of publishers, queries."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from aedfleet.services import LocalServices, ManagedProcess, free_port
+from collector.inventory import Cabinet, write_inventory
+from collector.topics import topic_for
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def cabinet_ids(count: int) -> list[str]:
+    return [f"test-{number:05d}" for number in range(count)]
+
+
+def inventory_file(path: Path, ids: list[str]) -> Path:
+    write_inventory(
+        path,
+        [
+            Cabinet(
+                id=cabinet_id,
+                name=f"Cabinet {cabinet_id}",
+                site=f"Site {number % 7}",
+                district=["Bincheng", "Zhanhua", "Huimin"][number % 3],
+                address="1 Test Road",
+                lat=37.38,
+                lon=117.97,
+                access_hours="24/7",
+                guardian_name="Guardian",
+                guardian_phone="+8613800000000",
+                technician_phone="+8613900000000",
+                aed_model="Test AED",
+                install_date=datetime.date(2025, 1, 1),
+            )
+            for number, cabinet_id in enumerate(ids)
+        ],
+    )
+    return path
+
+
+class CollectorProcess:
+    """`aedfleet collect` as a real child process with its own config, database and spool."""
+
+    def __init__(
+        self, services: LocalServices, workdir: Path, *, database: str, ids: list[str], **extra: Any
+    ) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.database = database
+        self.http_port = free_port()
+        self.influx_url = services.influxdb.url
+        influx = {"url": services.influxdb.url, "database": database, **extra.get("influx", {})}
+        sections = {
+            "mqtt": {
+                "url": services.mosquitto.url,
+                "client_id": f"collector-{database}",
+                **extra.get("mqtt", {}),
+            },
+            "influx": influx,
+            "spool": {"dir": str(workdir / "spool"), **extra.get("spool", {})},
+            "fleet": {"inventory": str(inventory_file(workdir / "inventory.csv", ids))},
+            "http": {"listen": f"127.0.0.1:{self.http_port}"},
+        }
+        config = workdir / "collector.toml"
+        config.write_text(
+            "\n".join(
+                f"[{name}]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in values.items())
+                for name, values in sections.items()
+            )
+        )
+        self.process = ManagedProcess(
+            "collector",
+            [sys.executable, "-m", "aedfleet", "collect", "--config", str(config)],
+            workdir / "collector.log",
+            self._connected,
+        )
+        self.log_path = workdir / "collector.log"
+
+    def _connected(self) -> bool:
+        try:
+            return bool(self.health()["mqtt_connected"])
+        except (httpx.HTTPError, ValueError):
+            return False
+
+    def health(self) -> dict[str, Any]:
+        answer: dict[str, Any] = httpx.get(
+            f"http://127.0.0.1:{self.http_port}/healthz", timeout=2
+        ).json()
+        return answer
+
+    def metrics(self) -> str:
+        return httpx.get(f"http://127.0.0.1:{self.http_port}/metrics", timeout=2).text
+
+
+def query(influx_url: str, database: str, influxql: str) -> list[dict[str, Any]]:
+    """Rows of the first series of each statement, as dicts."""
+    answer = httpx.get(
+        f"{influx_url}/query", params={"db": database, "q": influxql, "epoch": "ms"}, timeout=30
+    ).json()
+    rows: list[dict[str, Any]] = []
+    for result in answer.get("results", []):
+        for series in result.get("series", []):
+            tags = series.get("tags", {})
+            rows.extend(
+                {**tags, **dict(zip(series["columns"], v, strict=True))} for v in series["values"]
+            )
+    return rows
+
+
+def count(influx_url: str, database: str, measurement: str, where: str = "") -> int:
+    clause = f" WHERE {where}" if where else ""
+    rows = query(influx_url, database, f'SELECT count("seq") FROM "{measurement}"{clause}')
+    return int(rows[0]["count"]) if rows else 0
+
+
+def wait_for(predicate: Any, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def telemetry_payload(cabinet_id: str, seq: int, ts_ms: int) -> bytes:
+    """A realistic ~230-byte telemetry message in wire order."""
+    return (
+        f'{{"v":1,"id":"{cabinet_id}","seq":{seq},"ts":{ts_ms},"sync":true,"door":false,'
+        f'"aed":true,"maint":false,"mains":true,"batt_mv":{12000 + seq % 900},'
+        f'"temp_dc":{150 + seq % 100},"heater":false,"rssi":-{50 + seq % 40},"reconn":0,'
+        f'"up_s":{seq * 300},"mem":91000,"drop":0,"fw":"1.0.0","pad_exp":"2027-03-01"}}'
+    ).encode()
+
+
+def telemetry_stream(
+    ids: list[str], per_cabinet: int, start_ms: int
+) -> Iterator[tuple[str, bytes]]:
+    """Round-robin over the cabinets; every message has its own (cabinet, ts) identity."""
+    for seq in range(per_cabinet):
+        for cabinet_id in ids:
+            yield (
+                topic_for(cabinet_id, "telemetry"),
+                telemetry_payload(cabinet_id, seq, start_ms + seq * 1000),
+            )
+
+
+class Publisher:
+    """One paho connection publishing QoS 1 as fast as the broker acknowledges."""
+
+    def __init__(self, services: LocalServices, client_id: str = "test-publisher") -> None:
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.client.max_inflight_messages_set(1000)
+        self.client.max_queued_messages_set(0)
+        self.client.connect(services.mosquitto.host, services.mosquitto.port)
+        self.client.loop_start()
+
+    def publish_all(self, messages: Iterator[tuple[str, bytes]], qos: int = 1) -> int:
+        sent = 0
+        # paho numbers in-flight messages with 16 bits: wait before the numbers come round
+        while chunk := list(itertools.islice(messages, 20_000)):
+            pending = [self.client.publish(topic, payload, qos=qos) for topic, payload in chunk]
+            for info in pending:
+                info.wait_for_publish(120)
+            sent += len(pending)
+        return sent
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
