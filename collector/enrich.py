@@ -1,7 +1,9 @@
-"""Pure: a validated message plus the cabinet inventory becomes one line of line protocol.
+"""Pure: a validated message plus the cabinet inventory becomes line protocol.
 
 The schema is docs/storage.md. Tag sets are built once per cabinet and cached, so the hot path
-is one f-string per message.
+is one f-string per message. InfluxDB's ingest cost grows with the number of field values, so a
+telemetry message stores its fast-changing readings every time (`telemetry`) and the slow
+device facts (`device`: firmware, expiry dates, counters) only when they change or once an hour.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ DEAD_LETTER_PAYLOAD_BYTES: Final = 512
 DEAD_LETTER_TOPIC_CHARS: Final = 256
 _EPOCH_ORDINAL: Final = datetime.date(1970, 1, 1).toordinal()
 _MS_PER_DAY: Final = 86_400_000
+DEVICE_EVERY_MS: Final = 3_600_000
 
 
 def _epoch_day(day: datetime.date) -> int:
@@ -28,12 +31,14 @@ def _epoch_day(day: datetime.date) -> int:
 class PointEncoder:
     """Encodes messages as line protocol for one fleet (its inventory and local time zone)."""
 
-    __slots__ = ("_inventory", "_tags", "_utc_offset_ms")
+    __slots__ = ("_device", "_inventory", "_tags", "_utc_offset_ms")
 
     def __init__(self, inventory: Inventory, *, utc_offset_minutes: int = 480) -> None:
         self._inventory = inventory
         self._utc_offset_ms = utc_offset_minutes * 60_000
         self._tags: dict[str, str] = {}
+        # per cabinet: (what the last `device` point said, its device time)
+        self._device: dict[str, tuple[tuple[object, ...], int]] = {}
 
     def is_known(self, cabinet_id: str) -> bool:
         return cabinet_id in self._inventory
@@ -62,9 +67,11 @@ class PointEncoder:
     def encode(self, message: p.DeviceMessage, arrival_ms: int) -> str:
         stamp_ms = message.ts if message.sync else arrival_ms
         tags = self.tags(message.id)
-        common = f"seq={message.seq}i,sync={lp.boolean(message.sync)}"
         if isinstance(message, p.Telemetry):
-            return f"telemetry{tags} {common},{self._telemetry_fields(message)} {stamp_ms}"
+            line = f"telemetry{tags} seq={message.seq}i,{_telemetry_fields(message)} {stamp_ms}"
+            device = self._device_fields(message, stamp_ms)
+            return f"{line}\ndevice{tags} {device} {stamp_ms}" if device else line
+        common = f"seq={message.seq}i,sync={lp.boolean(message.sync)}"
         if isinstance(message, p.Online | p.Offline | p.Sleeping):
             state = message.__struct_config__.tag
             return f"status{tags},state={state} {common}{_status_fields(message)} {stamp_ms}"
@@ -73,16 +80,18 @@ class PointEncoder:
         fields = f"{common},delay_ms={delay_ms}i{_event_fields(message)}"
         return f"event{tags},ev={event} {fields} {stamp_ms}"
 
-    def _telemetry_fields(self, t: p.Telemetry) -> str:
+    def _device_fields(self, t: p.Telemetry, stamp_ms: int) -> str | None:
+        """The `device` fields when they changed or an hour passed, else None."""
+        facts = (t.fw, t.pad_exp, t.batt_exp, t.maint, t.sync, t.reconn, t.drop)
+        last = self._device.get(t.id)
+        if last is not None and last[0] == facts and 0 <= stamp_ms - last[1] < DEVICE_EVERY_MS:
+            return None
+        self._device[t.id] = (facts, stamp_ms)
         fields = (
-            f"door_open={lp.boolean(t.door)},aed_present={lp.boolean(t.aed)},"
-            f"maintenance={lp.boolean(t.maint)},mains={lp.boolean(t.mains)},"
-            f"heater={lp.boolean(t.heater)},batt_v={t.batt_mv / 1000!r},"
-            f"temp_c={t.temp_dc / 10!r},rssi_dbm={t.rssi}i,reconnects={t.reconn}i,"
-            f"uptime_s={t.up_s}i,free_mem_bytes={t.mem}i,dropped={t.drop}i,fw={lp.string(t.fw)}"
+            f"seq={t.seq}i,sync={lp.boolean(t.sync)},fw={lp.string(t.fw)},"
+            f"maintenance={lp.boolean(t.maint)},reconnects={t.reconn}i,uptime_s={t.up_s}i,"
+            f"free_mem_bytes={t.mem}i,dropped={t.drop}i"
         )
-        if t.hum_pct is not None:
-            fields += f",hum_pct={float(t.hum_pct)!r}"
         if t.pad_exp is not None:
             fields += f',pad_exp="{t.pad_exp}",pad_days={self.days_until(t.pad_exp, t.ts)}i'
         if t.batt_exp is not None:
@@ -123,6 +132,17 @@ def dead_letter_line(
         ]
     )
     return f"dead_letter,kind={lp.tag(kind)},reason={lp.tag(reason)} {fields} {stamp_ms}"
+
+
+def _telemetry_fields(t: p.Telemetry) -> str:
+    fields = (
+        f"door_open={lp.boolean(t.door)},aed_present={lp.boolean(t.aed)},"
+        f"mains={lp.boolean(t.mains)},heater={lp.boolean(t.heater)},"
+        f"batt_v={t.batt_mv / 1000!r},temp_c={t.temp_dc / 10!r},rssi_dbm={t.rssi}i"
+    )
+    if t.hum_pct is not None:
+        fields += f",hum_pct={float(t.hum_pct)!r}"
+    return fields
 
 
 def _status_fields(message: p.Online | p.Offline | p.Sleeping) -> str:

@@ -1,10 +1,11 @@
 """The collector's shell: MQTT source → pipeline → batcher → InfluxDB or spool → acknowledge.
 
-Threads: paho's network thread runs the pure pipeline for each message and fills the batcher
-(blocking when it is full, which stops reading from the broker); the asyncio loop writes
-batches, backfills the spool and serves /healthz and /metrics. A message is acknowledged only
-after its batch is in InfluxDB or fsynced in the spool. Start: sinks first; stop: the source
-stops taking messages first, then everything taken is written and acknowledged.
+One asyncio loop does it all: the source runs the pure pipeline for each message and fills the
+batcher, and stops reading while it is full (the broker holds the rest); the writer stores
+batches, the backfill drains the spool, and /healthz and /metrics are served. A message is
+acknowledged only after its batch is in InfluxDB or fsynced in the spool. Start: sinks first;
+stop: the source stops taking messages first, then everything taken is written and
+acknowledged.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -65,10 +65,9 @@ class Collector:
             max_age_ms=influx.flush_interval_ms,
             capacity=influx.queue_capacity,
         )
-        self._lock = threading.Condition()
         self._taking = True
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
+        self._room = asyncio.Event()
         self._log_limiter = RateLimiter(window_ms=10_000)
         self.spool = Spool(Path(config.spool.dir), config.spool.max_bytes)
         self.influx_down = False
@@ -82,6 +81,7 @@ class Collector:
             client_id=mqtt.client_id,
             subscriptions=[mqtt.shared_group + subscription(k, mqtt.prefix) for k in INGEST_KINDS],
             handler=self._on_message,
+            room=self._wait_for_room,
             username=mqtt.username,
             password=mqtt.password,
             ca_file=mqtt.ca_file,
@@ -94,23 +94,25 @@ class Collector:
             registry=self.registry,
         )
 
-    # --- the network thread -------------------------------------------------------------
+    # --- the source's side --------------------------------------------------------------
 
     def _on_message(self, topic: str, payload: bytes, token: AckToken) -> None:
+        if not self._taking:
+            return  # stopping: not acknowledged, so the broker redelivers it later
         arrival_ms = wall_ms()
         line, what = self.pipeline.line_for(topic, payload, arrival_ms)
         if isinstance(what, Rejection):
             self._log_rejection(what, arrival_ms)
         batcher = self._batcher
-        with self._lock:
-            while batcher.full and self._taking:
-                self._lock.wait(0.5)  # backpressure: the broker holds the rest
-            if not self._taking:
-                return  # stopping: not acknowledged, so the broker redelivers it later
-            batcher.add(line, token, arrival_ms)
-            pending = batcher.pending
-        if pending == self.config.influx.batch_points and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        batcher.add(line, token, arrival_ms)
+        if batcher.pending == self.config.influx.batch_points:
+            self._wake.set()
+
+    async def _wait_for_room(self) -> None:
+        while self._batcher.full and self._taking:
+            self._wake.set()
+            self._room.clear()
+            await self._room.wait()
 
     def _log_rejection(self, rejection: Rejection, now_ms: int) -> None:
         held_back = self._log_limiter.allow(rejection.code, now_ms)
@@ -127,7 +129,6 @@ class Collector:
     # --- the asyncio loop ---------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        self._loop = asyncio.get_running_loop()
         influx = self.config.influx
         async with aiohttp.ClientSession() as session:
             self.writer = InfluxWriter(
@@ -141,17 +142,18 @@ class Collector:
             http = await self._start_http()
             backfill = asyncio.create_task(self._backfill_loop())
             writer = asyncio.create_task(self._writer_loop())
-            self.source.start()
+            source = asyncio.create_task(self.source.run())
             log.info("collector running; spool holds %d batches", len(self.spool))
             await stop.wait()
             log.info("stopping: finishing what was taken from the broker")
-            with self._lock:
-                self._taking = False
-                self._lock.notify_all()
+            self._taking = False
+            self._room.set()
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
             await self._drain()
-            self.source.stop()
+            source.cancel()
+            await asyncio.gather(source, return_exceptions=True)
+            await self.source.stop()
             backfill.cancel()
             await asyncio.gather(backfill, return_exceptions=True)
             if http is not None:
@@ -162,8 +164,7 @@ class Collector:
             self._wake.clear()
             batch = self._take_due(wall_ms())
             if batch is None:
-                with self._lock:
-                    wait_ms = self._batcher.ms_until_due(wall_ms())
+                wait_ms = self._batcher.ms_until_due(wall_ms())
                 timeout_s = (wait_ms if wait_ms is not None else 1000) / 1000
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout_s)
@@ -172,12 +173,11 @@ class Collector:
             self.source.ack(batch.tokens)
 
     def _take_due(self, now_ms: int, *, everything: bool = False) -> Batch[AckToken] | None:
-        with self._lock:
-            if not (self._batcher.pending if everything else self._batcher.due(now_ms)):
-                return None
-            batch = self._batcher.take()
-            self._lock.notify_all()
-            return batch
+        if not (self._batcher.pending if everything else self._batcher.due(now_ms)):
+            return None
+        batch = self._batcher.take()
+        self._room.set()
+        return batch
 
     async def _drain(self) -> None:
         while (batch := self._take_due(wall_ms(), everything=True)) is not None:
@@ -186,7 +186,7 @@ class Collector:
 
     async def _store(self, batch: Batch[AckToken]) -> None:
         """Make the batch durable: in InfluxDB, or else in the spool."""
-        points = sum(1 for line in batch.lines if line)
+        points = sum(line.count("\n") + 1 for line in batch.lines if line)
         if not points:
             return
         if self.influx_down or len(self.spool):
@@ -270,12 +270,10 @@ class Collector:
     # --- health and metrics -------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
-        with self._lock:
-            queue_depth = self._batcher.pending
         return {
             "mqtt_connected": self.source.connected.is_set(),
             "influx": "down" if self.influx_down else "ok",
-            "queue_depth": queue_depth,
+            "queue_depth": self._batcher.pending,
             "spool_batches": len(self.spool),
             "spool_bytes": self.spool.bytes_used,
         }

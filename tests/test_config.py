@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from aedfleet.testing import inventory_file
 from collector.config import ConfigError, load_config
 from collector.inventory import InventoryError, load_inventory
-from tests.support import inventory_file
 
 SAMPLE = Path(__file__).parent.parent / "collector" / "aedfleet.sample.toml"
 

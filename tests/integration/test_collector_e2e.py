@@ -14,9 +14,7 @@ import pytest
 from paho.mqtt.client import topic_matches_sub
 
 from aedfleet.services import LocalServices, running_services
-from collector.service import INGEST_KINDS
-from tests.golden import INVALID
-from tests.support import (
+from aedfleet.testing import (
     CollectorProcess,
     Publisher,
     cabinet_ids,
@@ -26,6 +24,8 @@ from tests.support import (
     wait_for,
     wall_ms,
 )
+from collector.service import INGEST_KINDS
+from tests.golden import INVALID
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 

@@ -1,4 +1,5 @@
-"""Test helpers for the real services: a collector process, a fleet of publishers, queries."""
+"""Helpers for tests and benchmarks against the real services: a collector process, publishers,
+queries."""
 
 from __future__ import annotations
 

@@ -1,0 +1,186 @@
+"""Ingest benchmark: how close the collector comes to the broker's own delivery rate.
+
+Every contender drains the same kind of backlog: N QoS 1 telemetry messages from 10,000 cabinet
+ids, queued by the real Mosquitto for the contender's persistent session while it was away.
+That isolates the consumer from the publisher. Contenders, all in this one run:
+  mosquitto_sub   the C client, counting: the ceiling
+  bare paho       a paho-mqtt subscriber that only counts
+  collector       `aedfleet collect`: validate, enrich, batch, InfluxDB, ack after the write;
+                  timed from its first message to the last point queryable in InfluxDB
+  naive           paho + one InfluxDB write per message, as tutorials do
+
+Run: .venv/bin/python bench/ingest.py [--messages 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from aedfleet.services import LocalServices, running_services
+from aedfleet.testing import CollectorProcess, Publisher, cabinet_ids, count, telemetry_stream
+from collector.topics import subscription
+
+TOPIC = subscription("telemetry")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def register_session(services: LocalServices, client_id: str) -> None:
+    """Subscribe once with a persistent session, so the broker queues the backlog for it."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+    client.connect(services.mosquitto.host, services.mosquitto.port)
+    client.loop_start()
+    client.subscribe(TOPIC, qos=1)[1]
+    time.sleep(0.3)
+    client.disconnect()
+    client.loop_stop()
+
+
+def queue_backlog(services: LocalServices, messages: int, start_ms: int) -> int:
+    ids = cabinet_ids(10_000)
+    per_cabinet = -(-messages // len(ids))
+    stream = telemetry_stream(ids, per_cabinet, start_ms)
+    publisher = Publisher(services, client_id="bench-publisher")
+    sent = publisher.publish_all(iter(list(stream)[:messages]))
+    publisher.close()
+    return sent
+
+
+def paho_counter(
+    services: LocalServices,
+    client_id: str,
+    expected: int,
+    on_each: Callable[[mqtt.MQTTMessage], None] | None = None,
+) -> tuple[float, float]:
+    """Drain the backlog with paho; returns (seconds first→last message, CPU seconds)."""
+    done = threading.Event()
+    received = 0
+    first = 0.0
+
+    def on_message(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+        nonlocal received, first
+        if received == 0:
+            first = time.perf_counter()
+        if on_each is not None:
+            on_each(message)
+        received += 1
+        if received >= expected:
+            done.set()
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+    client.on_message = on_message
+    cpu_before = time.process_time()
+    client.connect(services.mosquitto.host, services.mosquitto.port)
+    client.loop_start()
+    done.wait(600)
+    elapsed = time.perf_counter() - first
+    cpu = time.process_time() - cpu_before
+    client.disconnect()
+    client.loop_stop()
+    return elapsed, cpu
+
+
+def mosquitto_sub(services: LocalServices, expected: int) -> float:
+    argv = [
+        "mosquitto_sub", "-h", services.mosquitto.host, "-p", str(services.mosquitto.port),
+        "-q", "1", "-c", "-i", "bench-c", "-t", TOPIC, "-C", str(expected),
+    ]  # fmt: skip
+    started = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, timeout=600)
+    return time.perf_counter() - started
+
+
+def run_collector(
+    services: LocalServices, workdir: Path, expected: int, start_ms: int
+) -> tuple[float, float]:
+    collector = CollectorProcess(services, workdir, database="bench", ids=cabinet_ids(10_000))
+    collector.process.start()  # registers its persistent session
+    collector.process.stop()
+    queue_backlog(services, expected, start_ms)
+    collector.process.start()
+    pid = collector.process.pid
+    assert pid is not None
+    try:
+        cpu_before = cpu_seconds(pid)
+        while "messages_received_total 0.0" in collector.metrics():
+            time.sleep(0.005)
+        first = time.perf_counter()
+        while count(services.influxdb.url, "bench", "telemetry") < expected:
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - first
+        return elapsed, cpu_seconds(pid) - cpu_before
+    finally:
+        collector.process.stop()
+
+
+def naive(services: LocalServices, expected: int, start_ms: int) -> float:
+    url = f"{services.influxdb.url}/write"
+    httpx.post(f"{services.influxdb.url}/query", params={"q": "CREATE DATABASE naive"})
+    http = httpx.Client()
+    register_session(services, "bench-naive")
+    queue_backlog(services, expected, start_ms)
+
+    def write_one(message: mqtt.MQTTMessage) -> None:
+        cabinet = message.topic.split("/")[2]
+        line = f"telemetry,cabinet={cabinet} raw=1i {time.time_ns() // 1_000_000}"
+        http.post(url, params={"db": "naive", "precision": "ms"}, content=line)
+
+    elapsed, _cpu = paho_counter(services, "bench-naive", expected, write_one)
+    http.close()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--naive-messages", type=int, default=3_000)
+    args = parser.parse_args()
+    n = args.messages
+    start_ms = time.time_ns() // 1_000_000 - 86_400_000
+    sample = next(telemetry_stream(cabinet_ids(1), 1, start_ms))[1]
+    with tempfile.TemporaryDirectory() as tmp, running_services(Path(tmp) / "s") as services:
+        register_session(services, "bench-paho")
+        register_session(services, "bench-c")
+        queue_backlog(services, n, start_ms)  # queued for both sessions at once
+        c_s = mosquitto_sub(services, n)
+        paho_s, paho_cpu = paho_counter(services, "bench-paho", n)
+        collector_s, collector_cpu = run_collector(services, Path(tmp) / "c", n, start_ms)
+        naive_s = naive(services, args.naive_messages, start_ms)
+
+    rates = {
+        "mosquitto_sub (C)": n / c_s,
+        "bare paho subscriber": n / paho_s,
+        "aedfleet collector": n / collector_s,
+        "naive collector": args.naive_messages / naive_s,
+    }
+    print(f"QoS 1, {n} messages of {len(sample)} bytes from 10,000 cabinets")
+    print(f"(the naive collector drains {args.naive_messages})")
+    for name, rate in rates.items():
+        print(f"  {name:22s} {rate:10,.0f} msgs/s")
+    print(f"  bare paho CPU           {paho_cpu / n * 1e6:8.1f} us/msg")
+    print(f"  collector CPU           {collector_cpu / n * 1e6:8.1f} us/msg (whole process)")
+    collector_rate = rates["aedfleet collector"]
+    paho_ratio = collector_rate / rates["bare paho subscriber"]
+    naive_ratio = collector_rate / rates["naive collector"]
+    print(f"collector / bare paho      {paho_ratio:6.2f}  (target >= 0.80)")
+    print(f"collector / naive          {naive_ratio:6.1f}x (target >= 25x)")
+    print(f"collector / mosquitto_sub  {collector_rate / rates['mosquitto_sub (C)']:6.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""The InfluxDB error policy against the real InfluxDB 1.x."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+
+from aedfleet.services import LocalServices, free_port
+from aedfleet.testing import count
+from collector.influx import InfluxUnavailableError, InfluxWriter
+
+pytestmark = [pytest.mark.services, pytest.mark.asyncio]
+
+
+def line(number: int, value: str = "1.5") -> str:
+    return f"m,cabinet=c{number % 5} seq={number}i,x={value} {1_700_000_000_000 + number}"
+
+
+async def test_missing_database_is_created_and_the_batch_written(services: LocalServices) -> None:
+    async with aiohttp.ClientSession() as session:
+        writer = InfluxWriter(session, url=services.influxdb.url, database="writer_create")
+        assert await writer.write([line(n) for n in range(10)]) == []
+    assert count(services.influxdb.url, "writer_create", "m") == 10
+
+
+async def test_a_line_conflicting_with_stored_data_is_refused_alone(
+    services: LocalServices,
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        writer = InfluxWriter(session, url=services.influxdb.url, database="writer_partial")
+        assert await writer.write([line(0)]) == []
+        batch = [line(n) for n in range(1, 101)]
+        batch[49] = line(50, value='"text"')  # x is a float in storage
+        refused = await writer.write(batch)
+    assert [bad for bad, _reason in refused] == [batch[49]]
+    assert "conflict" in refused[0][1]
+    assert count(services.influxdb.url, "writer_partial", "m") == 100
+
+
+async def test_a_conflict_inside_one_batch_is_isolated_by_bisection(
+    services: LocalServices,
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        writer = InfluxWriter(session, url=services.influxdb.url, database="writer_inbatch")
+        batch = [line(n) for n in range(64)]
+        batch[10] = line(10, value="7i")
+        batch[40] = "this is not line protocol"
+        refused = await writer.write(batch)
+    assert sorted(bad for bad, _ in refused) == sorted([batch[10], batch[40]])
+    assert count(services.influxdb.url, "writer_inbatch", "m") == 62
+
+
+async def test_unreachable_influxdb_raises_for_the_spool() -> None:
+    async with aiohttp.ClientSession() as session:
+        writer = InfluxWriter(
+            session, url=f"http://127.0.0.1:{free_port()}", database="x", timeout_s=2
+        )
+        with pytest.raises(InfluxUnavailableError):
+            await writer.write([line(1)])
