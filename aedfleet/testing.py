@@ -6,7 +6,10 @@ from __future__ import annotations
 import datetime
 import itertools
 import json
+import os
+import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +19,7 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from aedfleet.firmware_tools import FIRMWARE_DIR, micropython_command, micropython_path
 from aedfleet.services import LocalServices, ManagedProcess, free_port
 from collector.inventory import Cabinet, write_inventory
 from collector.topics import topic_for
@@ -178,6 +182,77 @@ class Publisher:
                 info.wait_for_publish(120)
             sent += len(pending)
         return sent
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class FirmwareProcess:
+    """The firmware's main.py under the real MicroPython unix port with the simulated board,
+    driven through stdin ("door 1", "pulse 20") and logging to a file."""
+
+    def __init__(self, workdir: Path, **config: Any) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir = workdir
+        self.config_path = workdir / "config.json"
+        self.log_path = workdir / "firmware.log"
+        self.config = {"data_dir": str(workdir), **config}
+        self.config_path.write_text(json.dumps(self.config))
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [micropython_command(), str(FIRMWARE_DIR / "main.py"), str(self.config_path)],
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "MICROPYPATH": micropython_path()},
+            )
+
+    def send(self, command: str) -> None:
+        assert self.process is not None and self.process.stdin is not None
+        self.process.stdin.write(command.encode() + b"\n")
+        self.process.stdin.flush()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL: no clean disconnect, so the broker publishes the last will."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+            self.process = None
+
+
+class Recorder:
+    """A subscriber that keeps every message it receives, with its arrival time."""
+
+    def __init__(self, services: LocalServices, topic: str, client_id: str = "recorder") -> None:
+        self.messages: list[tuple[float, str, bytes, bool]] = []
+        self._lock = threading.Lock()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.client.on_message = self._on_message
+        self.client.on_connect = lambda c, _u, _f, _r, _p: c.subscribe(topic, qos=1)
+        self.client.connect(services.mosquitto.host, services.mosquitto.port)
+        self.client.loop_start()
+
+    def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self.messages.append(
+                (time.monotonic(), message.topic, bytes(message.payload), message.retain)
+            )
+
+    def payloads(self, kind: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [json.loads(p) for _t, topic, p, _r in self.messages if topic.endswith(kind)]
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        return [e for e in self.payloads("/event") if e.get("ev") == name]
 
     def close(self) -> None:
         self.client.disconnect()

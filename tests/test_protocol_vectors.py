@@ -3,12 +3,14 @@ rejected with the stated reason."""
 
 from __future__ import annotations
 
+import json
+
 import msgspec
 import pytest
 
 from collector import protocol
 from collector.validate import REJECTION_CODES, Rejection, Validator
-from tests.golden import INVALID, VALID, Vector
+from tests.golden import INVALID, VALID, VECTORS_DIR, Vector, compact_json
 
 validator = Validator()
 
@@ -70,3 +72,10 @@ def test_prefix_is_configurable() -> None:
     custom = Validator(prefix="redcross/binzhou")
     assert not isinstance(custom.validate(topic, door.payload, door.now_ms), Rejection)
     assert isinstance(validator.validate(topic, door.payload, door.now_ms), Rejection)
+
+
+def test_wire_text_of_each_valid_vector_is_its_payload_in_compact_form() -> None:
+    # MicroPython's dicts keep no order, so the firmware's tests compare against `wire`
+    document = json.loads((VECTORS_DIR / "valid.json").read_text())
+    for item in document["vectors"]:
+        assert item["wire"].encode() == compact_json(item["payload"]), item["name"]

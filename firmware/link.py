@@ -1,0 +1,252 @@
+# MQTT 3.1.1 over asyncio for the cabinet: will and birth, QoS 1 with PUBACK, keepalive pings,
+# a timeout on every network wait (a frozen broker must not hang the cabinet), the socket always
+# closed on the way out. The protocol layer raises; Link traps every network error and reports
+# "not connected", so the application never sees one.
+
+import asyncio
+import struct
+
+CONNECT_REFUSALS = {
+    1: "protocol version",
+    2: "client id rejected",
+    3: "server unavailable",
+    4: "bad user name or password",
+    5: "not authorised",
+}
+
+
+class LinkError(Exception):
+    pass
+
+
+def _string(text):
+    data = text.encode() if isinstance(text, str) else text
+    return struct.pack("!H", len(data)) + data
+
+
+def _packet(first_byte, body):
+    length = len(body)
+    header = bytearray([first_byte])
+    while True:
+        digit = length & 0x7F
+        length >>= 7
+        header.append(digit | 0x80 if length else digit)
+        if not length:
+            return bytes(header) + body
+
+
+def connect_packet(client_id, keepalive_s, username, password, will_topic, will_payload):
+    # clean session: the cabinet's own outbox, not the broker, keeps what is unsent
+    flags = 0x02 | 0x04 | 0x08 | 0x20  # will, QoS 1, retained
+    payload = _string(client_id) + _string(will_topic) + _string(will_payload)
+    if username:
+        flags |= 0x80
+        payload += _string(username)
+        if password:
+            flags |= 0x40
+            payload += _string(password)
+    body = _string("MQTT") + bytes([4, flags]) + struct.pack("!H", keepalive_s) + payload
+    return _packet(0x10, body)
+
+
+def publish_packet(topic, payload, qos, retain, packet_id):
+    body = _string(topic)
+    if qos:
+        body += struct.pack("!H", packet_id)
+    return _packet(0x30 | (qos << 1) | (1 if retain else 0), body + payload)
+
+
+def subscribe_packet(topic, packet_id):
+    return _packet(0x82, struct.pack("!H", packet_id) + _string(topic) + b"\x01")
+
+
+class Link:
+    def __init__(
+        self,
+        host,
+        port,
+        client_id,
+        keepalive_s,
+        timeout_ms,
+        ticks_ms,
+        log,
+        username="",
+        password="",
+        on_message=None,
+    ):
+        self.host = host
+        self.port = port
+        self.client_id = client_id
+        self.keepalive_s = keepalive_s
+        self.timeout_s = timeout_ms / 1000
+        self.ticks_ms = ticks_ms
+        self.log = log
+        self.username = username
+        self.password = password
+        self.on_message = on_message
+        self.connected = False
+        self.last_rx_ticks = ticks_ms()
+        self._reader = None
+        self._writer = None
+        self._tasks = []
+        self._next_id = 0
+        self._waiting = {}  # packet id -> Event set when its PUBACK arrives or the link drops
+        self._acked = set()
+
+    def _packet_id(self):
+        self._next_id = self._next_id % 65535 + 1
+        return self._next_id
+
+    async def connect(self, will_topic, will_payload):
+        """True once the broker accepted us; every failure is logged and returns False."""
+        await self.close()
+        try:
+            connecting = asyncio.open_connection(self.host, self.port)
+            streams = await asyncio.wait_for(connecting, self.timeout_s)  # type: tuple
+            self._reader, self._writer = streams[0], streams[1]
+            await self._send(
+                connect_packet(
+                    self.client_id,
+                    self.keepalive_s,
+                    self.username,
+                    self.password,
+                    will_topic,
+                    will_payload,
+                )
+            )
+            header = await asyncio.wait_for(streams[0].readexactly(4), self.timeout_s)
+            if header[0] != 0x20:
+                raise LinkError("expected CONNACK")
+            if header[3]:
+                raise LinkError(
+                    "broker refused: " + CONNECT_REFUSALS.get(header[3], str(header[3]))
+                )
+        except (OSError, LinkError, asyncio.TimeoutError, EOFError) as error:
+            self.log("link: connect to %s:%d failed: %r" % (self.host, self.port, error))
+            await self.close()
+            return False
+        self.connected = True
+        self.last_rx_ticks = self.ticks_ms()
+        self._tasks = [
+            asyncio.create_task(self._read_loop()),
+            asyncio.create_task(self._ping_loop()),
+        ]
+        return True
+
+    async def _send(self, data):
+        writer = self._writer
+        if writer is None:
+            raise OSError("not connected")
+        writer.write(data)
+        await asyncio.wait_for(writer.drain(), self.timeout_s)
+
+    async def publish(self, topic, payload, qos=1, retain=False):
+        """True when sent (QoS 0) or acknowledged (QoS 1) in time; False drops the link."""
+        if not self.connected:
+            return False
+        packet_id = self._packet_id() if qos else 0
+        done = asyncio.Event()
+        if qos:
+            self._waiting[packet_id] = done
+        try:
+            await self._send(publish_packet(topic, payload, qos, retain, packet_id))
+            if qos:
+                await asyncio.wait_for(done.wait(), self.timeout_s)
+        except (OSError, asyncio.TimeoutError) as error:
+            self.log("link: publish failed: %r" % (error,))
+            await self.close()
+            return False
+        finally:
+            self._waiting.pop(packet_id, None)
+        if not qos:
+            return True
+        if packet_id in self._acked:
+            self._acked.discard(packet_id)
+            return True
+        return False
+
+    async def subscribe(self, topic):
+        try:
+            await self._send(subscribe_packet(topic, self._packet_id()))
+            return True
+        except (OSError, asyncio.TimeoutError):
+            await self.close()
+            return False
+
+    async def _read_loop(self):
+        # a broker that says nothing for 1.5 keepalives (it must answer our pings) is gone
+        silence_s = self.keepalive_s * 1.5
+        reader = self._reader
+        try:
+            while reader is not None:
+                first = (await asyncio.wait_for(reader.readexactly(1), silence_s))[0]
+                length = 0
+                shift = 0
+                while True:
+                    digit = (await asyncio.wait_for(reader.readexactly(1), self.timeout_s))[0]
+                    length |= (digit & 0x7F) << shift
+                    shift += 7
+                    if digit < 0x80:
+                        break
+                    if shift > 21:
+                        raise LinkError("bad remaining length")
+                body = b""
+                if length:
+                    body = await asyncio.wait_for(reader.readexactly(length), self.timeout_s)
+                self.last_rx_ticks = self.ticks_ms()
+                await self._dispatch(first, body)
+        except (OSError, LinkError, asyncio.TimeoutError, EOFError, IndexError) as error:
+            if self.connected:
+                self.log("link: lost the broker: %r" % (error,))
+        self.connected = False
+        self._close_socket()
+
+    async def _dispatch(self, first, body):
+        kind = first >> 4
+        if kind == 4:  # PUBACK
+            packet_id = struct.unpack("!H", body[:2])[0]
+            done = self._waiting.get(packet_id)
+            if done is not None:
+                self._acked.add(packet_id)
+                done.set()
+        elif kind == 3:  # PUBLISH: the retained config
+            topic_length = struct.unpack("!H", body[:2])[0]
+            topic = body[2 : 2 + topic_length].decode()
+            qos = (first >> 1) & 3
+            start = 2 + topic_length + (2 if qos else 0)
+            if qos:
+                await self._send(b"\x40\x02" + body[2 + topic_length : start])
+            if self.on_message is not None:
+                self.on_message(topic, body[start:])
+
+    async def _ping_loop(self):
+        try:
+            while self.connected:
+                await asyncio.sleep(self.keepalive_s / 2)
+                await self._send(b"\xc0\x00")
+        except (OSError, asyncio.TimeoutError):
+            self.connected = False
+            self._close_socket()
+
+    def _close_socket(self):
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            try:
+                writer.close()
+            except OSError:
+                pass
+
+    async def close(self, clean=False):
+        """Drop the connection; with clean=True say DISCONNECT first (no last will)."""
+        if clean and self.connected and self._writer is not None:
+            try:
+                await self._send(b"\xe0\x00")
+            except (OSError, asyncio.TimeoutError):
+                pass
+        self.connected = False
+        for task in self._tasks:
+            task.cancel()
+        self._tasks = []
+        self._close_socket()
+        for done in self._waiting.values():
+            done.set()  # wake waiting publishers: no PUBACK, so they report failure

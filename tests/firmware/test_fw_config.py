@@ -1,0 +1,47 @@
+# Firmware configuration: clear errors, server config applied only when newer and valid.
+
+import config
+
+
+def _base():
+    return {"id": "bz-bc-001", "broker": "mqtt://10.0.0.2:1883"}
+
+
+def _error(overrides):
+    try:
+        config.merge(overrides)
+    except config.ConfigError as error:
+        return str(error)
+    return None
+
+
+def test_defaults_fill_in_what_the_board_config_leaves_out():
+    merged = config.merge(_base())
+    assert merged["telemetry_s"] == 300 and merged["prefix"] == "aed"
+    assert config.parse_broker(merged["broker"]) == ("10.0.0.2", 1883)
+
+
+def test_bad_config_says_which_key():
+    assert "broker" in _error({"id": "bz-bc-001"})
+    assert _error(dict(_base(), wifi="x")) == "unknown config key: wifi"
+    assert "telemetry_s" in _error(dict(_base(), telemetry_s="5"))
+    assert "id" in _error(dict(_base(), id="BZ 1"))
+    assert "pad_exp" in _error(dict(_base(), pad_exp="2027-02-30"))
+    assert "heat_on_dc" in _error(dict(_base(), heat_on_dc=120))
+
+
+def test_server_config_applies_newer_revisions_only():
+    current = config.merge(_base())
+    message = {"v": 1, "id": "bz-bc-001", "rev": 3, "tele_s": 600, "pad_exp": "2027-03-01"}
+    assert config.apply_server_config(current, message) == 3
+    assert current["telemetry_s"] == 600 and current["pad_exp"] == "2027-03-01"
+    assert config.apply_server_config(current, dict(message, tele_s=60)) is None
+    assert current["telemetry_s"] == 600
+
+
+def test_invalid_server_config_changes_nothing():
+    current = config.merge(_base())
+    bad = {"v": 1, "id": "bz-bc-001", "rev": 4, "heat_on_dc": 200, "heat_off_dc": 100}
+    assert config.apply_server_config(current, bad) is None
+    assert config.apply_server_config(current, {"v": 1, "id": "other", "rev": 9}) is None
+    assert current["config_rev"] == 0 and current["heat_on_dc"] == 50
