@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from aedfleet import firmware_tools
+from aedfleet import broker, firmware_tools
 from aedfleet.services import ServiceError, running_services
 from collector.config import ConfigError, load_config
 from collector.inventory import InventoryError, load_inventory
@@ -81,6 +81,11 @@ def demo(workdir: Path) -> None:
                 f"Mosquitto  {services.mosquitto.url}  (pid {services.mosquitto.process.pid})"
             )
             click.echo(f"InfluxDB   {services.influxdb.url}  (pid {services.influxdb.process.pid})")
+            click.echo(
+                f"broker accounts: user {broker.OPERATOR_USER}, passwords in "
+                f"{services.mosquitto.files.credentials_path}; TLS on port "
+                f"{services.mosquitto.tls_port} with CA {services.mosquitto.files.tls.ca_cert}"
+            )
             click.echo(f"data and logs in {services.workdir}")
             click.echo("Press Ctrl-C to stop.")
             with contextlib.suppress(KeyboardInterrupt):
@@ -202,3 +207,108 @@ def firmware_flash(port: str, build_dir: Path, config_path: Path) -> None:
     except firmware_tools.FirmwareError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"flashed {port}")
+
+
+@main.group("broker")
+def broker_group() -> None:
+    """Mosquitto configuration for a fleet: per-cabinet accounts, ACL, TLS.
+
+    Example: aedfleet broker config --inventory inventory.csv --out /etc/mosquitto/aedfleet
+    """
+
+
+@broker_group.command("config")
+@click.option(
+    "--inventory",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="The cabinet inventory CSV: one account per cabinet.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for mosquitto.conf, passwd, acl, TLS files and credentials.json.",
+)
+@click.option("--prefix", default="aed", show_default=True, help="Topic prefix.")
+@click.option("--tls-port", type=int, default=8883, show_default=True)
+@click.option(
+    "--plain-port",
+    type=int,
+    default=1883,
+    show_default=True,
+    help="Plain MQTT on 127.0.0.1 only; 0 for none.",
+)
+@click.option(
+    "--hostname",
+    "hostnames",
+    multiple=True,
+    default=("localhost", "127.0.0.1"),
+    show_default=True,
+    help="Names and addresses in the server certificate.",
+)
+@click.option(
+    "--persistence",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where Mosquitto keeps its persistent sessions.",
+)
+def broker_config(
+    inventory: Path,
+    out: Path,
+    prefix: str,
+    tls_port: int,
+    plain_port: int,
+    hostnames: tuple[str, ...],
+    persistence: Path | None,
+) -> None:
+    """Generate the broker configuration; existing accounts keep their passwords.
+
+    Example: aedfleet broker config --inventory inventory.csv --out .run/broker
+    --hostname mqtt.example.org
+    """
+    try:
+        cabinets = sorted(load_inventory(inventory))
+        files = broker.generate(
+            out.resolve(),
+            cabinets,
+            prefix=prefix,
+            tls_port=tls_port,
+            plain_port=plain_port or None,
+            hostnames=hostnames,
+            persistence_dir=persistence.resolve() if persistence else None,
+        )
+    except (InventoryError, broker.BrokerConfigError, OSError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(
+        f"{len(cabinets)} cabinet accounts, {broker.COLLECTOR_USER}, "
+        f"{broker.OPERATOR_USER} in {files.directory}"
+    )
+    click.echo(f"start: mosquitto -c {files.conf}")
+    click.echo(f"passwords (never printed) are in {files.credentials_path}, mode 600")
+
+
+@broker_group.command("rotate")
+@click.argument("username")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="The folder broker config wrote.",
+)
+@click.option("--pid", type=int, help="Mosquitto's PID, to reload it (SIGHUP).")
+def broker_rotate(username: str, directory: Path, pid: int | None) -> None:
+    """Give one account (a cabinet id) a new password; no other account changes.
+
+    Example: aedfleet broker rotate bz-bc-001 --dir .run/broker --pid 1234
+    """
+    try:
+        broker.rotate(directory, username)
+    except broker.BrokerConfigError as error:
+        raise click.ClickException(str(error)) from error
+    if pid is not None:
+        broker.reload_broker(pid)
+    click.echo(
+        f"new password for {username} stored in {directory / 'credentials.json'}; "
+        f"run `aedfleet firmware config {username} ...` to update its board"
+    )

@@ -16,7 +16,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Final
 
@@ -24,7 +24,11 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from aedfleet import broker
+
 LOOPBACK: Final = "127.0.0.1"
+# cabinets with broker accounts in every harness broker; others publish through the operator
+DEFAULT_CABINETS: Final = ("bz-bc-001", "bz-bc-002", "bz-zh-004")
 _PR_SET_PDEATHSIG: Final = 1
 
 
@@ -58,10 +62,16 @@ class ManagedProcess:
     """One child process of ours: started, checked until ready, stopped by PID."""
 
     def __init__(
-        self, name: str, argv: list[str], log_path: Path, ready: Callable[[], bool]
+        self,
+        name: str,
+        argv: list[str],
+        log_path: Path,
+        ready: Callable[[], bool],
+        env: dict[str, str] | None = None,
     ) -> None:
         self.name = name
         self._argv = argv
+        self._env = env
         self._log_path = log_path
         self._ready = ready
         self._process: subprocess.Popen[bytes] | None = None
@@ -81,6 +91,7 @@ class ManagedProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                env={**os.environ, **self._env} if self._env else None,
                 preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, no locks taken
             )
         deadline = time.monotonic() + timeout_s
@@ -138,46 +149,48 @@ def influx_answers(url: str) -> bool:
 
 
 class Mosquitto:
-    """Debian's Mosquitto with our own config, persistence and log in `workdir`."""
+    """Debian's Mosquitto with the configuration `aedfleet broker config` generates: per-cabinet
+    accounts and ACL, no anonymous access, TLS on one port and plain MQTT on loopback on
+    another, persistence and log in `workdir`."""
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, cabinet_ids: Iterable[str] = DEFAULT_CABINETS) -> None:
         self.host = LOOPBACK
-        self.port = port or free_port()
+        self.port = free_port()
+        self.tls_port = free_port()
         workdir.mkdir(parents=True, exist_ok=True)
-        self.config_path = workdir / "mosquitto.conf"
         self.log_path = workdir / "mosquitto.log"
-        self.config_path.write_text(
-            "\n".join(
-                [
-                    "# written by aedfleet.services; one broker per test session or demo",
-                    f"listener {self.port} {LOOPBACK}",
-                    "allow_anonymous true",
-                    "persistence true",
-                    f"persistence_location {workdir}/",
-                    f"log_dest file {self.log_path}",
-                    "log_type error",
-                    "log_type warning",
-                    "log_type notice",
-                    # a collector's persistent session must hold a long backlog, not drop it
-                    "max_queued_messages 2000000",
-                    "max_queued_bytes 0",
-                    # the collector acknowledges a whole batch at once, after it is stored
-                    "max_inflight_messages 0",
-                    f"user {getpass.getuser()}",
-                    "",
-                ]
-            )
+        self.files = broker.generate(
+            workdir / "broker",
+            cabinet_ids,
+            tls_port=self.tls_port,
+            tls_bind=LOOPBACK,
+            plain_port=self.port,
+            persistence_dir=workdir,
+            log_file=self.log_path,
+            run_as=getpass.getuser(),
         )
+        self.config_path = self.files.conf
+        operator = broker.OPERATOR_USER
         self.process = ManagedProcess(
             "mosquitto",
             [_require("mosquitto"), "-c", str(self.config_path)],
             workdir / "mosquitto.stdout",
-            lambda: mqtt_answers(self.host, self.port),
+            lambda: mqtt_answers(
+                self.host, self.port, username=operator, password=self.password(operator)
+            ),
         )
 
     @property
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
+
+    def password(self, username: str) -> str:
+        return self.files.password(username)
+
+    def reload(self) -> None:
+        """Reread the password file and ACL (SIGHUP), as after a rotation."""
+        self.process.signal(signal.SIGHUP)
+        time.sleep(0.2)  # Mosquitto reloads between network loop iterations
 
 
 class InfluxDB:
@@ -229,9 +242,9 @@ bind-address = "{LOOPBACK}:{self.rpc_port}"
 class LocalServices:
     """Both services, started together and stopped together."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, cabinet_ids: Iterable[str] = DEFAULT_CABINETS) -> None:
         self.workdir = workdir
-        self.mosquitto = Mosquitto(workdir / "mosquitto")
+        self.mosquitto = Mosquitto(workdir / "mosquitto", cabinet_ids)
         self.influxdb = InfluxDB(workdir / "influxdb")
 
     def start(self) -> None:
@@ -248,8 +261,10 @@ class LocalServices:
 
 
 @contextlib.contextmanager
-def running_services(workdir: Path) -> Iterator[LocalServices]:
-    services = LocalServices(workdir)
+def running_services(
+    workdir: Path, cabinet_ids: Iterable[str] = DEFAULT_CABINETS
+) -> Iterator[LocalServices]:
+    services = LocalServices(workdir, cabinet_ids)
     services.start()
     try:
         yield services

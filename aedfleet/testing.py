@@ -19,10 +19,24 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from aedfleet.broker import COLLECTOR_USER, OPERATOR_USER
 from aedfleet.firmware_tools import FIRMWARE_DIR, micropython_command, micropython_path
 from aedfleet.services import LocalServices, ManagedProcess, free_port
 from collector.inventory import Cabinet, write_inventory
 from collector.topics import topic_for
+
+
+def operator_client(
+    services: LocalServices, client_id: str, *, connect: bool = True, clean_session: bool = True
+) -> mqtt.Client:
+    """A paho client with the operator account, which may read and write the whole fleet."""
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean_session
+    )
+    client.username_pw_set(OPERATOR_USER, services.mosquitto.password(OPERATOR_USER))
+    if connect:
+        client.connect(services.mosquitto.host, services.mosquitto.port)
+    return client
 
 
 def wall_ms() -> int:
@@ -73,6 +87,7 @@ class CollectorProcess:
             "mqtt": {
                 "url": services.mosquitto.url,
                 "client_id": f"collector-{database}",
+                "username": COLLECTOR_USER,
                 **extra.get("mqtt", {}),
             },
             "influx": influx,
@@ -92,6 +107,8 @@ class CollectorProcess:
             [sys.executable, "-m", "aedfleet", "collect", "--config", str(config)],
             workdir / "collector.log",
             self._connected,
+            # the secret travels in the environment, as in production
+            env={"AEDFLEET_MQTT_PASSWORD": services.mosquitto.password(COLLECTOR_USER)},
         )
         self.log_path = workdir / "collector.log"
 
@@ -167,7 +184,7 @@ class Publisher:
     """One paho connection publishing QoS 1 as fast as the broker acknowledges."""
 
     def __init__(self, services: LocalServices, client_id: str = "test-publisher") -> None:
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.client = operator_client(services, client_id, connect=False)
         self.client.max_inflight_messages_set(1000)
         self.client.max_queued_messages_set(0)
         self.client.connect(services.mosquitto.host, services.mosquitto.port)
@@ -235,7 +252,7 @@ class Recorder:
     def __init__(self, services: LocalServices, topic: str, client_id: str = "recorder") -> None:
         self.messages: list[tuple[float, str, bytes, bool]] = []
         self._lock = threading.Lock()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.client = operator_client(services, client_id, connect=False)
         self.client.on_message = self._on_message
         self.client.on_connect = lambda c, _u, _f, _r, _p: c.subscribe(topic, qos=1)
         self.client.connect(services.mosquitto.host, services.mosquitto.port)

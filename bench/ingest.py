@@ -25,10 +25,17 @@ from pathlib import Path
 
 import httpx
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
+from aedfleet.broker import OPERATOR_USER
 from aedfleet.services import LocalServices, running_services
-from aedfleet.testing import CollectorProcess, Publisher, cabinet_ids, count, telemetry_stream
+from aedfleet.testing import (
+    CollectorProcess,
+    Publisher,
+    cabinet_ids,
+    count,
+    operator_client,
+    telemetry_stream,
+)
 from collector.topics import subscription
 
 TOPIC = subscription("telemetry")
@@ -42,10 +49,9 @@ def cpu_seconds(pid: int) -> float:
 
 def register_session(services: LocalServices, client_id: str) -> None:
     """Subscribe once with a persistent session, so the broker queues the backlog for it."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
-    client.connect(services.mosquitto.host, services.mosquitto.port)
+    client = operator_client(services, client_id, clean_session=False)
     client.loop_start()
-    client.subscribe(TOPIC, qos=1)[1]
+    client.subscribe(TOPIC, qos=1)
     time.sleep(0.3)
     client.disconnect()
     client.loop_stop()
@@ -82,7 +88,7 @@ def paho_counter(
         if received >= expected:
             done.set()
 
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+    client = operator_client(services, client_id, connect=False, clean_session=False)
     client.on_message = on_message
     cpu_before = time.process_time()
     client.connect(services.mosquitto.host, services.mosquitto.port)
@@ -99,6 +105,7 @@ def mosquitto_sub(services: LocalServices, expected: int) -> float:
     argv = [
         "mosquitto_sub", "-h", services.mosquitto.host, "-p", str(services.mosquitto.port),
         "-q", "1", "-c", "-i", "bench-c", "-t", TOPIC, "-C", str(expected),
+        "-u", OPERATOR_USER, "-P", services.mosquitto.password(OPERATOR_USER),
     ]  # fmt: skip
     started = time.perf_counter()
     subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, timeout=600)

@@ -100,6 +100,7 @@ class MqttSource:
             self._ssl = ssl.create_default_context(cafile=ca_file or None)
         self._writer: asyncio.StreamWriter | None = None
         self._generation = 0
+        self._last_rx = 0.0
         self.reconnects = 0
         self.connected = asyncio.Event()
 
@@ -150,6 +151,7 @@ class MqttSource:
         writer.write(wire.subscribe(1, [(topic, 1) for topic in self._subscriptions]))
         log.info("connected to %s:%s", host, port)
         self.connected.set()
+        self._last_rx = asyncio.get_running_loop().time()
         pinger = asyncio.create_task(self._ping(writer))
         try:
             await self._read(reader)
@@ -160,13 +162,13 @@ class MqttSource:
         buffer = b""
         handler = self._handler
         generation = self._generation
-        # a broker that says nothing for 1.5 keepalives (it answers our pings) is gone or frozen
-        silence_s = self._keepalive_s * 1.5
+        loop = asyncio.get_running_loop()
         while True:
             await self._room()
-            chunk = await asyncio.wait_for(reader.read(READ_CHUNK), silence_s)
+            chunk = await reader.read(READ_CHUNK)
             if not chunk:
                 raise ConnectionError("broker closed the connection")
+            self._last_rx = loop.time()
             buffer = buffer + chunk if buffer else chunk
             packets, used = wire.parse(buffer)
             buffer = buffer[used:]
@@ -178,8 +180,15 @@ class MqttSource:
                     log.error("broker refused a subscription (ACL?): %s", self._subscriptions)
 
     async def _ping(self, writer: asyncio.StreamWriter) -> None:
+        # a broker that says nothing for 1.5 keepalives (it answers our pings) is gone or
+        # frozen: closing the socket ends the read loop, and run() reconnects
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self._keepalive_s / 2)
+            if loop.time() - self._last_rx > self._keepalive_s * 1.5:
+                log.warning("broker silent for %.0f s; reconnecting", loop.time() - self._last_rx)
+                writer.close()
+                return
             writer.write(wire.PINGREQ_PACKET)
 
     def ack(self, tokens: Iterable[AckToken]) -> None:

@@ -41,6 +41,7 @@ log = logging.getLogger("aedfleet.collector")
 
 INGEST_KINDS: Final = ("event", "telemetry", "status")
 MAX_BACKOFF_S: Final = 30.0
+WRITES_IN_FLIGHT: Final = 2
 
 
 def wall_ms() -> int:
@@ -160,17 +161,32 @@ class Collector:
                 await http.cleanup()
 
     async def _writer_loop(self) -> None:
-        while True:
-            self._wake.clear()
-            batch = self._take_due(wall_ms())
-            if batch is None:
-                wait_ms = self._batcher.ms_until_due(wall_ms())
-                timeout_s = (wait_ms if wait_ms is not None else 1000) / 1000
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout_s)
-                continue
+        # two writes in flight: InfluxDB parses one batch while the next is on its way
+        in_flight = asyncio.Semaphore(WRITES_IN_FLIGHT)
+        writing: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                self._wake.clear()
+                batch = self._take_due(wall_ms())
+                if batch is None:
+                    wait_ms = self._batcher.ms_until_due(wall_ms())
+                    timeout_s = (wait_ms if wait_ms is not None else 1000) / 1000
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), timeout_s)
+                    continue
+                await in_flight.acquire()
+                task = asyncio.create_task(self._store_and_ack(batch, in_flight))
+                writing.add(task)
+                task.add_done_callback(writing.discard)
+        finally:
+            await asyncio.gather(*writing, return_exceptions=True)
+
+    async def _store_and_ack(self, batch: Batch[AckToken], in_flight: asyncio.Semaphore) -> None:
+        try:
             await self._store(batch)
             self.source.ack(batch.tokens)
+        finally:
+            in_flight.release()
 
     def _take_due(self, now_ms: int, *, everything: bool = False) -> Batch[AckToken] | None:
         if not (self._batcher.pending if everything else self._batcher.due(now_ms)):

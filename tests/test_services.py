@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -10,11 +11,11 @@ import time
 from pathlib import Path
 
 import httpx
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
+from aedfleet.broker import OPERATOR_USER
 from aedfleet.services import LocalServices, Mosquitto, free_port, mqtt_answers
+from aedfleet.testing import operator_client
 
 pytestmark = pytest.mark.services
 
@@ -54,18 +55,15 @@ def test_influxdb_stores_and_returns_a_point(services: LocalServices) -> None:
 
 
 def test_mosquitto_delivers_a_retained_message(services: LocalServices) -> None:
-    broker = services.mosquitto
-    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="harness-pub")
-    publisher.connect(broker.host, broker.port)
+    publisher = operator_client(services, "harness-pub")
     publisher.loop_start()
     publisher.publish("aed/v1/bz-bc-001/status", b"online", qos=1, retain=True).wait_for_publish(5)
     publisher.loop_stop()
     publisher.disconnect()
 
     received: list[bytes] = []
-    subscriber = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="harness-sub")
+    subscriber = operator_client(services, "harness-sub")
     subscriber.on_message = lambda _c, _u, message: received.append(bytes(message.payload))
-    subscriber.connect(broker.host, broker.port)
     subscriber.subscribe("aed/v1/+/status", qos=1)
     deadline = time.monotonic() + 5
     while not received and time.monotonic() < deadline:
@@ -122,12 +120,17 @@ def test_demo_starts_both_services_and_ctrl_c_stops_them(tmp_path: Path) -> None
         text=True,
     ) as demo:
         assert demo.stdout is not None
-        lines = [demo.stdout.readline() for _ in range(4)]
-        assert lines[3].startswith("Press Ctrl-C")
+        lines = [demo.stdout.readline() for _ in range(5)]
+        assert lines[4].startswith("Press Ctrl-C")
         pids = [int(line.split("(pid ")[1].rstrip(")\n")) for line in lines[:2]]
         mqtt_url, influx_url = (line.split()[1] for line in lines[:2])
         host, port = mqtt_url.removeprefix("mqtt://").split(":")
-        assert mqtt_answers(host, int(port))
+        operator = OPERATOR_USER
+        credentials = json.loads(
+            (tmp_path / "mosquitto" / "broker" / "credentials.json").read_text()
+        )
+        assert mqtt_answers(host, int(port), username=operator, password=credentials[operator])
+        assert not mqtt_answers(host, int(port))  # anonymous
         assert httpx.get(f"{influx_url}/ping").status_code == 204
 
         demo.send_signal(signal.SIGINT)

@@ -24,6 +24,8 @@ def firmware_config(services: LocalServices, **extra: Any) -> dict[str, Any]:
     return {
         "id": CABINET,
         "broker": services.mosquitto.url,
+        "username": CABINET,
+        "password": services.mosquitto.password(CABINET),
         "debounce_ms": 10,
         "poll_ms": 5,
         "keepalive_s": 2,
