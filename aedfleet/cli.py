@@ -8,8 +8,10 @@ import logging
 import signal
 import threading
 from pathlib import Path
+from typing import Any
 
 import click
+import httpx
 
 from aedfleet import broker, firmware_tools
 from aedfleet.services import ServiceError, running_services
@@ -312,3 +314,75 @@ def broker_rotate(username: str, directory: Path, pid: int | None) -> None:
         f"new password for {username} stored in {directory / 'credentials.json'}; "
         f"run `aedfleet firmware config {username} ...` to update its board"
     )
+
+
+@main.group()
+def alerts() -> None:
+    """See, acknowledge and silence alerts on a running collector.
+
+    Example: aedfleet alerts list --url http://127.0.0.1:9108
+    """
+
+
+_COLLECTOR_URL = click.option(
+    "--url", default="http://127.0.0.1:9108", show_default=True, envvar="AEDFLEET_COLLECTOR_URL",
+    help="The collector's HTTP address (its [http] listen).",
+)  # fmt: skip
+
+
+def _call(method: str, url: str, **kwargs: Any) -> Any:
+    try:
+        response = httpx.request(method, url, timeout=10, **kwargs)
+    except httpx.HTTPError as error:
+        raise click.ClickException(f"collector not reachable at {url}: {error}") from error
+    if response.status_code >= 300:
+        raise click.ClickException(response.text.strip())
+    return response.json()
+
+
+@alerts.command("list")
+@_COLLECTOR_URL
+def alerts_list(url: str) -> None:
+    """Active alerts, most severe first.
+
+    Example: aedfleet alerts list
+    """
+    order = {"critical": 0, "high": 1, "warning": 2, "info": 3}
+    active = sorted(
+        _call("GET", f"{url}/alerts"), key=lambda a: (order[a["severity"]], a["since_ms"])
+    )
+    if not active:
+        click.echo("no active alerts")
+    for alert in active:
+        click.echo(f"{alert['severity']:8s} {alert['state']:12s} {alert['cabinet_id']:12s} "
+                   f"{alert['rule']:12s} {alert['summary']}")  # fmt: skip
+
+
+@alerts.command("ack")
+@click.argument("cabinet")
+@click.argument("rule")
+@click.option("--by", required=True, help="Who takes care of it (kept in the audit trail).")
+@_COLLECTOR_URL
+def alerts_ack(cabinet: str, rule: str, by: str, url: str) -> None:
+    """Acknowledge an alert: its repeats stop.
+
+    Example: aedfleet alerts ack bz-bc-001 opened --by "duty officer Li"
+    """
+    _call("POST", f"{url}/alerts/ack", json={"cabinet": cabinet, "rule": rule, "by": by})
+    click.echo(f"acknowledged {rule} on {cabinet}")
+
+
+@alerts.command("silence")
+@click.argument("cabinet")
+@click.option("--rule", default="", help="Only this rule (default: every rule).")
+@click.option("--minutes", type=int, required=True)
+@click.option("--reason", required=True)
+@_COLLECTOR_URL
+def alerts_silence(cabinet: str, rule: str, minutes: int, reason: str, url: str) -> None:
+    """Hold back notifications for a cabinet for a while (maintenance); alerts are still kept.
+
+    Example: aedfleet alerts silence bz-bc-001 --minutes 120 --reason "pad replacement"
+    """
+    wanted = {"cabinet": cabinet, "rule": rule, "minutes": minutes, "reason": reason}
+    _call("POST", f"{url}/silences", json=wanted)
+    click.echo(f"silenced {cabinet} {rule or 'all rules'} for {minutes} min")

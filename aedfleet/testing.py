@@ -82,19 +82,20 @@ class CollectorProcess:
         self.database = database
         self.http_port = free_port()
         self.influx_url = services.influxdb.url
-        influx = {"url": services.influxdb.url, "database": database, **extra.get("influx", {})}
-        sections = {
+        sections: dict[str, dict[str, Any]] = {
             "mqtt": {
                 "url": services.mosquitto.url,
                 "client_id": f"collector-{database}",
                 "username": COLLECTOR_USER,
-                **extra.get("mqtt", {}),
             },
-            "influx": influx,
-            "spool": {"dir": str(workdir / "spool"), **extra.get("spool", {})},
+            "influx": {"url": services.influxdb.url, "database": database},
+            "spool": {"dir": str(workdir / "spool")},
             "fleet": {"inventory": str(inventory_file(workdir / "inventory.csv", ids))},
             "http": {"listen": f"127.0.0.1:{self.http_port}"},
+            "alerts": {"state_dir": str(workdir / "state")},
         }
+        for name, values in extra.items():
+            sections.setdefault(name, {}).update(values)
         config = workdir / "collector.toml"
         config.write_text(
             "\n".join(

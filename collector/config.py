@@ -67,12 +67,59 @@ class HttpConfig(_Section, frozen=True):
     listen: str = "127.0.0.1:9108"  # /healthz and /metrics; empty to disable
 
 
+class TwilioConfig(_Section, frozen=True):
+    account_sid: str = ""
+    auth_token: str = ""  # prefer AEDFLEET_TWILIO_AUTH_TOKEN
+    sender: str = ""  # the sending number, or a Messaging Service SID (MG...)
+    base_url: str = "https://api.twilio.com"
+
+
+class AliyunConfig(_Section, frozen=True):
+    access_key_id: str = ""
+    access_key_secret: str = ""  # prefer AEDFLEET_ALIYUN_ACCESS_KEY_SECRET
+    sign_name: str = ""
+    template_code: str = ""  # an approved template with one variable: ${text}
+    endpoint: str = "https://dysmsapi.aliyuncs.com"
+
+
+class NotifyConfig(_Section, frozen=True):
+    sms_provider: str = "none"  # none, twilio, aliyun, or outbox (the demo's local file)
+    outbox_path: str = ".run/collector/sms-outbox.txt"
+    webhook_url: str = ""  # every alert transition as JSON, with an Idempotency-Key header
+    language: str = "zh+en"  # zh, en or zh+en
+    duty_officers: list[str] = msgspec.field(default_factory=list)
+    quiet_hours: str = "22:00-07:00"  # local; only critical alerts are sent during them
+    budget_per_hour: _Positive = 10  # non-critical messages per recipient per hour
+    timeout_s: float = 10.0
+
+
+class AlertsConfig(_Section, frozen=True):
+    state_dir: str = ".run/collector/state"  # SQLite: alerts, cabinet states, notifications
+    tick_ms: _Positive = 1000
+    readiness_every_s: _Positive = 60
+    repeat_critical_s: _Positive = 300
+    opened_clear_s: _Positive = 30
+    aed_missing_after_s: _Positive = 3600
+    door_ajar_after_s: _Positive = 600
+    heartbeat_s: _Positive = 300
+    missed_heartbeats: _Positive = 3
+    sleep_grace_s: _Positive = 600
+    temp_low_c: float = 0.0
+    temp_high_c: float = 50.0
+    batt_low_v: float = 11.8
+    batt_ok_v: float = 12.2
+
+
 class CollectorConfig(_Section, frozen=True):
     mqtt: MqttConfig = msgspec.field(default_factory=MqttConfig)
     influx: InfluxConfig = msgspec.field(default_factory=InfluxConfig)
     spool: SpoolConfig = msgspec.field(default_factory=SpoolConfig)
     fleet: FleetConfig = msgspec.field(default_factory=FleetConfig)
     http: HttpConfig = msgspec.field(default_factory=HttpConfig)
+    alerts: AlertsConfig = msgspec.field(default_factory=AlertsConfig)
+    notify: NotifyConfig = msgspec.field(default_factory=NotifyConfig)
+    twilio: TwilioConfig = msgspec.field(default_factory=TwilioConfig)
+    aliyun: AliyunConfig = msgspec.field(default_factory=AliyunConfig)
 
 
 def load_config(path: Path | None, environ: Mapping[str, str] = os.environ) -> CollectorConfig:

@@ -31,9 +31,15 @@ MAX_BACKOFF_S: Final = 30.0
 
 
 class AckToken(NamedTuple):
+    source: str  # which connection the message came on
     generation: int
     packet_id: int
     qos: int
+
+
+TELEMETRY_SOURCE: Final = "telemetry"
+EVENT_SOURCE: Final = "events"
+NO_ACK: Final = AckToken("", -1, 0, 0)  # a point of our own: nothing to acknowledge
 
 
 MessageHandler = Callable[[str, bytes, AckToken], None]
@@ -75,6 +81,7 @@ class MqttSource:
     def __init__(
         self,
         *,
+        name: str,
         url: str,
         client_id: str,
         subscriptions: list[str],
@@ -86,6 +93,7 @@ class MqttSource:
         keepalive_s: int = 30,
         connect_timeout_s: float = 10.0,
     ) -> None:
+        self.name = name
         self._address = parse_broker_url(url)
         self._client_id = client_id
         self._subscriptions = subscriptions
@@ -162,6 +170,7 @@ class MqttSource:
         buffer = b""
         handler = self._handler
         generation = self._generation
+        name = self.name
         loop = asyncio.get_running_loop()
         while True:
             await self._room()
@@ -174,7 +183,7 @@ class MqttSource:
             buffer = buffer[used:]
             for packet in packets:
                 if type(packet) is wire.Publish:
-                    token = AckToken(generation, packet.packet_id, packet.qos)
+                    token = AckToken(name, generation, packet.packet_id, packet.qos)
                     handler(packet.topic, packet.payload, token)
                 elif isinstance(packet, wire.Control) and _refused_subscription(packet):
                     log.error("broker refused a subscription (ACL?): %s", self._subscriptions)

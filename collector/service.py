@@ -24,14 +24,17 @@ from aiohttp import web
 from prometheus_client import Histogram
 
 from collector import lineprotocol as lp
+from collector.alerting import Alerting
 from collector.batch import Batch, Batcher
 from collector.config import CollectorConfig
 from collector.enrich import PointEncoder, dead_letter_line
+from collector.http_api import add_alert_routes
 from collector.influx import InfluxUnavailableError, InfluxWriter
 from collector.inventory import Inventory
 from collector.metrics import registry_for, render
-from collector.mqtt import AckToken, MqttSource
+from collector.mqtt import EVENT_SOURCE, NO_ACK, TELEMETRY_SOURCE, AckToken, MqttSource
 from collector.pipeline import Pipeline
+from collector.protocol import Config
 from collector.ratelog import RateLimiter
 from collector.spool import Spool
 from collector.topics import subscription
@@ -57,9 +60,8 @@ class Collector:
             max_future_skew_ms=fleet.max_future_skew_s * 1000,
             max_age_ms=fleet.max_age_days * 86_400_000,
         )
-        self.pipeline = Pipeline(
-            validator, PointEncoder(inventory, utc_offset_minutes=fleet.utc_offset_minutes)
-        )
+        encoder = PointEncoder(inventory, utc_offset_minutes=fleet.utc_offset_minutes)
+        self.pipeline = Pipeline(validator, encoder)
         influx = config.influx
         self._batcher: Batcher[AckToken] = Batcher(
             max_points=influx.batch_points,
@@ -77,17 +79,25 @@ class Collector:
         self.points_backfilled = 0
         self.points_dropped: Counter[str] = Counter()
         mqtt = config.mqtt
-        self.source = MqttSource(
-            url=mqtt.url,
-            client_id=mqtt.client_id,
-            subscriptions=[mqtt.shared_group + subscription(k, mqtt.prefix) for k in INGEST_KINDS],
-            handler=self._on_message,
-            room=self._wait_for_room,
-            username=mqtt.username,
-            password=mqtt.password,
-            ca_file=mqtt.ca_file,
-            keepalive_s=mqtt.keepalive_s,
-        )
+
+        def source(name: str, client_id: str, kinds: tuple[str, ...]) -> MqttSource:
+            return MqttSource(
+                name=name,
+                url=mqtt.url,
+                client_id=client_id,
+                subscriptions=[mqtt.shared_group + subscription(k, mqtt.prefix) for k in kinds],
+                handler=self._on_message,
+                room=self._wait_for_room,
+                username=mqtt.username,
+                password=mqtt.password,
+                ca_file=mqtt.ca_file,
+                keepalive_s=mqtt.keepalive_s,
+            )
+
+        # events have their own connection: a door opening never queues behind telemetry
+        self.source = source(TELEMETRY_SOURCE, mqtt.client_id, ("telemetry",))
+        self.event_source = source(EVENT_SOURCE, f"{mqtt.client_id}-events", ("event", "status"))
+        self.alerting = Alerting(config, inventory, encoder, self._write_internal)
         self.registry = registry_for(self._metric_values)
         self._write_latency = Histogram(
             "aedfleet_collector_write_latency_seconds",
@@ -104,10 +114,17 @@ class Collector:
         line, what = self.pipeline.line_for(topic, payload, arrival_ms)
         if isinstance(what, Rejection):
             self._log_rejection(what, arrival_ms)
+        elif not isinstance(what, Config):
+            self.alerting.on_message(what, arrival_ms)
         batcher = self._batcher
         batcher.add(line, token, arrival_ms)
         if batcher.pending == self.config.influx.batch_points:
             self._wake.set()
+
+    def _write_internal(self, line: str) -> None:
+        """Alert, notification and readiness points: stored with the next batch, nothing to
+        acknowledge."""
+        self._batcher.add(line, NO_ACK, wall_ms())
 
     async def _wait_for_room(self) -> None:
         while self._batcher.full and self._taking:
@@ -143,7 +160,11 @@ class Collector:
             http = await self._start_http()
             backfill = asyncio.create_task(self._backfill_loop())
             writer = asyncio.create_task(self._writer_loop())
-            source = asyncio.create_task(self.source.run())
+            sources = [
+                asyncio.create_task(self.source.run()),
+                asyncio.create_task(self.event_source.run()),
+            ]
+            alerting = asyncio.create_task(self.alerting.run(session, self._broker_up))
             log.info("collector running; spool holds %d batches", len(self.spool))
             await stop.wait()
             log.info("stopping: finishing what was taken from the broker")
@@ -152,9 +173,11 @@ class Collector:
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
             await self._drain()
-            source.cancel()
-            await asyncio.gather(source, return_exceptions=True)
+            for task in (*sources, alerting):
+                task.cancel()
+            await asyncio.gather(*sources, alerting, return_exceptions=True)
             await self.source.stop()
+            await self.event_source.stop()
             backfill.cancel()
             await asyncio.gather(backfill, return_exceptions=True)
             if http is not None:
@@ -184,9 +207,17 @@ class Collector:
     async def _store_and_ack(self, batch: Batch[AckToken], in_flight: asyncio.Semaphore) -> None:
         try:
             await self._store(batch)
-            self.source.ack(batch.tokens)
+            self._ack(batch.tokens)
         finally:
             in_flight.release()
+
+    def _ack(self, tokens: list[AckToken]) -> None:
+        # each source skips tokens of other connections: their generation never matches
+        self.source.ack(t for t in tokens if t.source == TELEMETRY_SOURCE)
+        self.event_source.ack(t for t in tokens if t.source == EVENT_SOURCE)
+
+    def _broker_up(self) -> bool:
+        return self.source.connected.is_set() and self.event_source.connected.is_set()
 
     def _take_due(self, now_ms: int, *, everything: bool = False) -> Batch[AckToken] | None:
         if not (self._batcher.pending if everything else self._batcher.due(now_ms)):
@@ -198,7 +229,7 @@ class Collector:
     async def _drain(self) -> None:
         while (batch := self._take_due(wall_ms(), everything=True)) is not None:
             await self._store(batch)
-            self.source.ack(batch.tokens)
+            self._ack(batch.tokens)
 
     async def _store(self, batch: Batch[AckToken]) -> None:
         """Make the batch durable: in InfluxDB, or else in the spool."""
@@ -287,7 +318,7 @@ class Collector:
 
     def health(self) -> dict[str, Any]:
         return {
-            "mqtt_connected": self.source.connected.is_set(),
+            "mqtt_connected": self._broker_up(),
             "influx": "down" if self.influx_down else "ok",
             "queue_depth": self._batcher.pending,
             "spool_batches": len(self.spool),
@@ -334,7 +365,26 @@ class Collector:
                 "1 while connected to the broker",
                 health["mqtt_connected"],
             ),
-            "mqtt_reconnects_total": ("counter", "Broker reconnects", self.source.reconnects),
+            "mqtt_reconnects_total": (
+                "counter",
+                "Broker reconnects",
+                self.source.reconnects + self.event_source.reconnects,
+            ),
+            "alerts_active": (
+                "gauge",
+                "Alerts firing or acknowledged",
+                len(self.alerting.active()),
+            ),
+            "notifications_sent_total": (
+                "counter",
+                "Notifications the providers accepted",
+                self.alerting.dispatcher.sent if self.alerting.dispatcher else 0,
+            ),
+            "notifications_failed_total": (
+                "counter",
+                "Notifications that failed for good or whose outcome is unknown",
+                self.alerting.dispatcher.failed if self.alerting.dispatcher else 0,
+            ),
         }
 
     async def _start_http(self) -> web.AppRunner | None:
@@ -353,6 +403,7 @@ class Collector:
         app = web.Application()
         app.router.add_get("/healthz", healthz)
         app.router.add_get("/metrics", metrics)
+        add_alert_routes(app, self.alerting)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, host, int(port)).start()

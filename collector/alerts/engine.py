@@ -9,7 +9,7 @@ stores, writes and notifies them. Time is always passed in.
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Literal
 
 import msgspec
 
@@ -26,7 +26,6 @@ from collector.alerts.state import CabinetState, fold
 
 AlertState = Literal["pending", "firing", "acknowledged", "resolved"]
 TransitionKind = Literal["firing", "repeat", "escalated", "acknowledged", "resolved", "info"]
-REPEAT_EVERY_MS: Final = {"critical": 300_000}
 
 
 class Alert(msgspec.Struct):
@@ -147,8 +146,7 @@ class AlertEngine:
     def _evaluate(self, state: CabinetState, now_ms: int) -> list[Transition]:
         settings = self.settings_for(state.cabinet_id)
         transitions: list[Transition] = []
-        offline_alert = self.alerts.get((state.cabinet_id, "offline"))
-        is_offline = offline_alert is not None and offline_alert.state in ("firing", "acknowledged")
+        is_offline = False
         for name, rule in RULES.items():
             key = (state.cabinet_id, name)
             alert = self.alerts.get(key)
@@ -162,6 +160,9 @@ class AlertEngine:
             if finding is not None and is_offline and name != "offline" and not active:
                 finding = None  # an offline cabinet raises nothing else
             transitions += self._advance(key, alert, finding, now_ms)
+            if name == "offline":
+                now_alert = self.alerts.get(key)
+                is_offline = now_alert is not None and now_alert.state in ("firing", "acknowledged")
         return transitions
 
     def _advance(
@@ -200,7 +201,10 @@ class AlertEngine:
             return []
         if not alert.clear_since_ms:
             alert.clear_since_ms = now_ms
-        if now_ms - alert.clear_since_ms < RESOLVE_AFTER_MS.get(alert.rule, 60_000):
+        hold_ms = RESOLVE_AFTER_MS.get(alert.rule, 60_000)
+        if alert.rule == "opened":
+            hold_ms = self.settings_for(alert.cabinet_id).opened_clear_s * 1000
+        if now_ms - alert.clear_since_ms < hold_ms:
             return []
         alert.state = "resolved"
         alert.changed_ms = now_ms
@@ -209,8 +213,10 @@ class AlertEngine:
     def _repeats(self, now_ms: int) -> list[Transition]:
         transitions = []
         for alert in self.alerts.values():
-            every = REPEAT_EVERY_MS.get(alert.severity)
-            if alert.state == "firing" and every and now_ms - alert.last_notified_ms >= every:
+            if alert.severity != "critical" or alert.state != "firing":
+                continue
+            every = self.settings_for(alert.cabinet_id).repeat_critical_s * 1000
+            if now_ms - alert.last_notified_ms >= every:
                 alert.last_notified_ms = now_ms
                 alert.repeats += 1
                 transitions.append(self._transition(alert, "repeat", now_ms, alert.repeats))

@@ -20,6 +20,8 @@ Severity = Literal["critical", "high", "warning", "info"]
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Thresholds, for the fleet or (as overrides) for one cabinet."""
 
+    repeat_critical_s: int = 300  # a critical alert repeats until acknowledged
+    opened_clear_s: int = 30  # door shut and AED back this long before "opened" resolves
     aed_missing_after_s: int = 3600
     door_ajar_after_s: int = 600
     heartbeat_s: int = 300  # telemetry interval: offline after `missed_heartbeats` of them
@@ -150,10 +152,11 @@ def link_health(s: CabinetState, cfg: Settings, _now: int, firing: bool) -> Find
     return None
 
 
+# offline first: whether a cabinet is offline decides whether the others may fire
 RULES: Final[dict[str, Rule]] = {
+    "offline": offline,
     "opened": opened,
     "aed_missing": aed_missing,
-    "offline": offline,
     "temperature": temperature,
     "expired": expired,
     "expiring": expiring,
@@ -163,4 +166,4 @@ RULES: Final[dict[str, Rule]] = {
 }
 # how long a condition must hold before it fires, and be gone before it resolves (flapping)
 FIRE_AFTER_MS: Final = {"temperature": 300_000, "power": 60_000, "link": 1_800_000}
-RESOLVE_AFTER_MS: Final = {"opened": 30_000, "temperature": 300_000, "offline": 0}
+RESOLVE_AFTER_MS: Final = {"temperature": 300_000, "offline": 0}

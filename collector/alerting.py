@@ -1,0 +1,226 @@
+"""The collector's alerting shell: the pure engine fed by validated messages and the clock,
+its transitions stored, written to InfluxDB, routed and queued for the notifiers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import msgspec
+
+from collector import lineprotocol as lp
+from collector import protocol as p
+from collector.alerts.engine import AlertEngine, Silence, Transition
+from collector.alerts.rules import Settings
+from collector.alerts.store import AlertStore
+from collector.config import CollectorConfig
+from collector.enrich import PointEncoder
+from collector.inventory import Inventory
+from collector.notify.aliyun import AliyunNotifier
+from collector.notify.base import Notification, Notifier
+from collector.notify.dispatcher import Dispatcher
+from collector.notify.outbox import FileOutboxNotifier
+from collector.notify.router import Router, RoutingConfig
+from collector.notify.text import compose
+from collector.notify.twilio import TwilioNotifier
+from collector.notify.webhook import WebhookNotifier
+
+log = logging.getLogger("aedfleet.alerts")
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def settings_from(config: CollectorConfig) -> Settings:
+    alerts = msgspec.to_builtins(config.alerts)
+    names = set(Settings.__struct_fields__)
+    return Settings(
+        **{k: v for k, v in alerts.items() if k in names},
+        utc_offset_minutes=config.fleet.utc_offset_minutes,
+    )
+
+
+def notifiers_for(config: CollectorConfig, session: aiohttp.ClientSession) -> dict[str, Notifier]:
+    notify = config.notify
+    chosen: dict[str, Notifier] = {}
+    if notify.sms_provider == "twilio":
+        t = config.twilio
+        chosen["sms"] = TwilioNotifier(
+            session, account_sid=t.account_sid, auth_token=t.auth_token, sender=t.sender,
+            base_url=t.base_url, timeout_s=notify.timeout_s,
+        )  # fmt: skip
+    elif notify.sms_provider == "aliyun":
+        a = config.aliyun
+        chosen["sms"] = AliyunNotifier(
+            session, access_key_id=a.access_key_id, access_key_secret=a.access_key_secret,
+            sign_name=a.sign_name, template_code=a.template_code, endpoint=a.endpoint,
+            timeout_s=notify.timeout_s,
+        )  # fmt: skip
+    elif notify.sms_provider == "outbox":
+        chosen["sms"] = FileOutboxNotifier(Path(notify.outbox_path))
+    elif notify.sms_provider != "none":
+        raise ValueError(f"notify.sms_provider must be none, twilio, aliyun or outbox, "
+                         f"not {notify.sms_provider!r}")  # fmt: skip
+    if notify.webhook_url:
+        chosen["webhook"] = WebhookNotifier(
+            session, url=notify.webhook_url, timeout_s=notify.timeout_s
+        )
+    return chosen
+
+
+class Alerting:
+    def __init__(
+        self,
+        config: CollectorConfig,
+        inventory: Inventory,
+        encoder: PointEncoder,
+        write_line: Callable[[str], None],
+    ) -> None:
+        self.config = config
+        self.inventory = inventory
+        self._encoder = encoder
+        self._write_line = write_line
+        self.engine = AlertEngine(settings_from(config))
+        self.store = AlertStore(Path(config.alerts.state_dir) / "alerts.sqlite3")
+        self.store.load(self.engine)
+        notify = config.notify
+        self.router = Router(
+            RoutingConfig(
+                duty_officers=tuple(notify.duty_officers), quiet_hours=notify.quiet_hours,
+                budget_per_hour=notify.budget_per_hour,
+                utc_offset_minutes=config.fleet.utc_offset_minutes,
+            )
+        )  # fmt: skip
+        self.dispatcher: Dispatcher | None = None
+        self._readiness: dict[str, tuple[str, str]] = {}
+        self._readiness_written_ms = 0
+
+    # --- from the message path (must stay cheap) -----------------------------------------
+
+    def on_message(self, message: p.DeviceMessage, at_ms: int) -> None:
+        transitions = self.engine.on_message(message, at_ms)
+        if transitions:
+            self.handle(transitions, at_ms)
+            self.store.save(self.engine, {message.id})
+
+    # --- the clock -------------------------------------------------------------------------
+
+    async def run(self, session: aiohttp.ClientSession, broker_up: Callable[[], bool]) -> None:
+        self.dispatcher = Dispatcher(self.store, notifiers_for(self.config, session),
+                                     self._write_line)  # fmt: skip
+        sending = asyncio.create_task(self.dispatcher.run())
+        try:
+            while True:
+                now = wall_ms()
+                self.engine.broker_connected(broker_up(), now)
+                transitions = self.engine.tick(now)
+                if transitions:
+                    self.handle(transitions, now)
+                dirty, self.engine.dirty = self.engine.dirty, set()
+                touched = dirty | {t.cabinet_id for t in transitions}
+                if touched:
+                    self.store.save(self.engine, touched)
+                self._write_readiness(touched, now)
+                await asyncio.sleep(self.config.alerts.tick_ms / 1000)
+        finally:
+            sending.cancel()
+            self.store.close()
+
+    # --- transitions -----------------------------------------------------------------------
+
+    def handle(self, transitions: list[Transition], now_ms: int) -> None:
+        for transition in transitions:
+            self._write_line(self._alert_line(transition))
+            if transition.kind != "info":
+                log.warning("alert %s %s %s: %s", transition.kind, transition.cabinet_id,
+                            transition.rule, transition.summary)  # fmt: skip
+            self._queue(transition, now_ms)
+        if self.dispatcher is not None:
+            self.dispatcher.wake.set()
+
+    def _queue(self, transition: Transition, now_ms: int) -> None:
+        cabinet = self.inventory.get(transition.cabinet_id)
+        text = compose(transition, cabinet, language=self.config.notify.language,
+                       utc_offset_minutes=self.config.fleet.utc_offset_minutes)  # fmt: skip
+
+        def notification(recipient: str) -> Notification:
+            return Notification(
+                f"{transition.key}:{recipient}", recipient, text, transition.cabinet_id,
+                transition.rule, transition.kind, transition.severity,
+            )  # fmt: skip
+
+        if "sms" in self._channels():
+            deliveries, over_budget = self.router.deliveries(transition, cabinet, now_ms)
+            for delivery in deliveries:
+                self.store.enqueue(notification(delivery.recipient), "sms",
+                                   delivery.not_before_ms, now_ms)  # fmt: skip
+            for phone in over_budget:
+                self.store.enqueue(notification(phone), "sms", now_ms, now_ms, "over_budget")
+        if "webhook" in self._channels() and transition.kind != "info":
+            self.store.enqueue(notification("webhook"), "webhook", now_ms, now_ms)
+
+    def _channels(self) -> set[str]:
+        notify = self.config.notify
+        channels = {"sms"} if notify.sms_provider != "none" else set()
+        return channels | ({"webhook"} if notify.webhook_url else set())
+
+    def _alert_line(self, t: Transition) -> str:
+        return (
+            f"alert{self._encoder.tags(t.cabinet_id)},rule={lp.tag(t.rule)},kind={t.kind},"
+            f"severity={t.severity} summary={lp.string(t.summary)},since_ms={t.since_ms}i,"
+            f"number={t.number}i,silenced={lp.boolean(t.silenced)} {t.at_ms}"
+        )
+
+    # --- readiness -------------------------------------------------------------------------
+
+    def _write_readiness(self, touched: set[str], now_ms: int) -> None:
+        every_ms = self.config.alerts.readiness_every_s * 1000
+        due = now_ms - self._readiness_written_ms >= every_ms
+        cabinets = set(self.inventory) | set(self.engine.cabinets) if due else touched
+        if due:
+            self._readiness_written_ms = now_ms
+        for cabinet_id in cabinets:
+            value = self.engine.readiness(cabinet_id)
+            if not due and self._readiness.get(cabinet_id) == value:
+                continue
+            self._readiness[cabinet_id] = value
+            state, reason = value
+            self._write_line(
+                f"readiness{self._encoder.tags(cabinet_id)} state={lp.string(state)},"
+                f"reason={lp.string(reason)},available={int(state == 'available')}i {now_ms}"
+            )
+
+    # --- operators -------------------------------------------------------------------------
+
+    def active(self) -> list[dict[str, Any]]:
+        return [
+            msgspec.to_builtins(alert)
+            for alert in self.engine.alerts.values()
+            if alert.state in ("firing", "acknowledged")
+        ]
+
+    def acknowledge(self, cabinet_id: str, rule: str, by: str) -> bool:
+        now = wall_ms()
+        transition = self.engine.acknowledge(cabinet_id, rule, now, by)
+        if transition is None:
+            return False
+        self.handle([transition], now)
+        self.store.save(self.engine, {cabinet_id})
+        return True
+
+    def silence(self, cabinet_id: str, rule: str, minutes: int, reason: str) -> None:
+        self.engine.silence(Silence(cabinet_id, rule, wall_ms() + minutes * 60_000, reason))
+        self.store.save(self.engine, set())
+
+    def readiness(self) -> dict[str, dict[str, str]]:
+        ids = set(self.inventory) | set(self.engine.cabinets)
+        return {
+            cabinet: dict(zip(("state", "reason"), self.engine.readiness(cabinet), strict=True))
+            for cabinet in sorted(ids)
+        }
