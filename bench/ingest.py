@@ -9,7 +9,7 @@ That isolates the consumer from the publisher. Contenders, all in this one run:
                   timed from its first message to the last point queryable in InfluxDB
   naive           paho + one InfluxDB write per message, as tutorials do
 
-Run: .venv/bin/python bench/ingest.py [--messages 100000]
+Run: .venv/bin/python -m bench.ingest [--messages 100000]
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,14 @@ from collector.notify.twilio import TwilioNotifier
 from collector.notify.webhook import WebhookNotifier
 
 log = logging.getLogger("aedfleet.alerts")
+SWEEP_EVERY_MS = 5_000
+SAVE_EVERY_MS = 30_000
+SLICE = 250  # cabinets judged between two looks at the network
+
+
+def _chunks(items: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(items), SLICE):
+        yield items[start : start + SLICE]
 
 
 def wall_ms() -> int:
@@ -107,7 +115,8 @@ class Alerting:
         transitions = self.engine.on_message(message, at_ms)
         if transitions:
             self.handle(transitions, at_ms)
-            self.store.save(self.engine, {message.id})
+        if transitions or type(message) is not p.Telemetry:
+            self.store.save(self.engine, {message.id})  # events are rare: keep them at once
 
     # --- the clock -------------------------------------------------------------------------
 
@@ -115,22 +124,52 @@ class Alerting:
         self.dispatcher = Dispatcher(self.store, notifiers_for(self.config, session),
                                      self._write_line)  # fmt: skip
         sending = asyncio.create_task(self.dispatcher.run())
+        sweep_ms = SWEEP_EVERY_MS
+        last_sweep = last_save = 0
+        unsaved: set[str] = set()
         try:
             while True:
                 now = wall_ms()
                 self.engine.broker_connected(broker_up(), now)
-                transitions = self.engine.tick(now)
+                dirty, self.engine.dirty = self.engine.dirty, set()
+                # what changed is judged every tick; the whole fleet (timers) every few seconds
+                sweep = now - last_sweep >= sweep_ms
+                last_sweep = now if sweep else last_sweep
+                transitions = await self._tick(now, list(self.engine.cabinets) if sweep else dirty)
                 if transitions:
                     self.handle(transitions, now)
-                dirty, self.engine.dirty = self.engine.dirty, set()
-                touched = dirty | {t.cabinet_id for t in transitions}
-                if touched:
-                    self.store.save(self.engine, touched)
-                self._write_readiness(touched, now)
+                alerted = {t.cabinet_id for t in transitions}
+                unsaved |= dirty
+                if alerted:
+                    self.store.save(self.engine, alerted)
+                # telemetry's changes are saved in bulk: a restart loses at most these seconds
+                if unsaved and now - last_save >= SAVE_EVERY_MS:
+                    for chunk in _chunks(list(unsaved)):
+                        self.store.save(self.engine, set(chunk))
+                        await asyncio.sleep(0)
+                    unsaved, last_save = set(), now
+                # readiness: on every change, and for the whole fleet at a steady interval
+                every_ms = self.config.alerts.readiness_every_s * 1000
+                due = now - self._readiness_written_ms >= every_ms
+                if due:
+                    self._readiness_written_ms = now
+                fleet = set(self.inventory) | set(self.engine.cabinets)
+                for chunk in _chunks(list(fleet if due else alerted | dirty)):
+                    self._write_readiness(chunk, now, force=due)
+                    await asyncio.sleep(0)
                 await asyncio.sleep(self.config.alerts.tick_ms / 1000)
         finally:
             sending.cancel()
             self.store.close()
+
+    async def _tick(self, now_ms: int, cabinet_ids: Iterable[str]) -> list[Transition]:
+        # in slices, yielding between them: a door event waiting on the loop is handled
+        # within milliseconds even when 10,000 cabinets are being judged
+        transitions = self.engine.tick(now_ms, [])  # repeats and silences
+        for chunk in _chunks(list(cabinet_ids)):
+            transitions += self.engine.tick(now_ms, chunk)
+            await asyncio.sleep(0)
+        return transitions
 
     # --- transitions -----------------------------------------------------------------------
 
@@ -179,15 +218,10 @@ class Alerting:
 
     # --- readiness -------------------------------------------------------------------------
 
-    def _write_readiness(self, touched: set[str], now_ms: int) -> None:
-        every_ms = self.config.alerts.readiness_every_s * 1000
-        due = now_ms - self._readiness_written_ms >= every_ms
-        cabinets = set(self.inventory) | set(self.engine.cabinets) if due else touched
-        if due:
-            self._readiness_written_ms = now_ms
-        for cabinet_id in cabinets:
+    def _write_readiness(self, cabinet_ids: list[str], now_ms: int, *, force: bool) -> None:
+        for cabinet_id in cabinet_ids:
             value = self.engine.readiness(cabinet_id)
-            if not due and self._readiness.get(cabinet_id) == value:
+            if not force and self._readiness.get(cabinet_id) == value:
                 continue
             self._readiness[cabinet_id] = value
             state, reason = value

@@ -40,7 +40,8 @@ ResetCause = Literal[
 KINDS: Final = ("event", "telemetry", "status", "config")
 
 
-class _Base(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
+# gc=False: messages hold only scalars, so the cyclic GC need not track thousands a second
+class _Base(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True, gc=False):
     v: Literal[1]
     id: CabinetId
 

@@ -9,6 +9,7 @@ stores, writes and notifies them. Time is always passed in.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 import msgspec
@@ -21,14 +22,22 @@ from collector.alerts.rules import (
     Finding,
     Settings,
     Severity,
+    near_a_limit,
 )
 from collector.alerts.state import CabinetState, fold
+
+
+def _switches(s: CabinetState) -> tuple[object, ...]:
+    """The telemetry facts whose change always deserves a look from the rules."""
+    return (s.door_open, s.aed_present, s.maintenance, s.mains, s.heater, s.status,
+            s.pad_exp, s.batt_exp)  # fmt: skip
+
 
 AlertState = Literal["pending", "firing", "acknowledged", "resolved"]
 TransitionKind = Literal["firing", "repeat", "escalated", "acknowledged", "resolved", "info"]
 
 
-class Alert(msgspec.Struct):
+class Alert(msgspec.Struct, gc=False):
     cabinet_id: str
     rule: str
     state: AlertState
@@ -81,6 +90,7 @@ class AlertEngine:
         self.alerts: dict[tuple[str, str], Alert] = {}
         self.silences: list[Silence] = []
         self.dirty: set[str] = set()
+        self._open: dict[str, set[str]] = {}  # cabinet -> rules with an unresolved alert
         # after the collector regains the broker, wait before calling anyone silent
         heartbeat_window = settings.heartbeat_s * settings.missed_heartbeats * 1000
         self._broker_grace_ms = heartbeat_window if broker_grace_ms is None else broker_grace_ms
@@ -101,6 +111,16 @@ class AlertEngine:
         """Fold a validated message in. Events are judged at once (a door opening must not
         wait); telemetry only marks the cabinet for the next tick."""
         state = self.cabinet(message.id)
+        if type(message) is p.Telemetry:
+            before = _switches(state)
+            fold(state, message, at_ms)
+            if (
+                before != _switches(state)
+                or message.id in self._open
+                or near_a_limit(state, self.settings_for(message.id))
+            ):
+                self.dirty.add(message.id)
+            return []
         audit = fold(state, message, at_ms)
         self.dirty.add(message.id)
         transitions = [
@@ -116,10 +136,16 @@ class AlertEngine:
         elif self._broker_since_ms is None:
             self._broker_since_ms = now_ms
 
-    def tick(self, now_ms: int) -> list[Transition]:
-        """Time passes: evaluate every cabinet (timers, silence, expiry) and repeat."""
+    def tick(self, now_ms: int, cabinet_ids: Iterable[str] | None = None) -> list[Transition]:
+        """Time passes: evaluate the given cabinets (all of them by default: timers, silence,
+        expiry) and repeat what is due."""
         transitions: list[Transition] = []
-        for state in self.cabinets.values():
+        states = (
+            self.cabinets.values()
+            if cabinet_ids is None
+            else [self.cabinets[c] for c in cabinet_ids if c in self.cabinets]
+        )
+        for state in states:
             transitions += self._evaluate(state, now_ms)
         transitions += self._repeats(now_ms)
         self.silences = [s for s in self.silences if s.until_ms > now_ms]
@@ -133,6 +159,12 @@ class AlertEngine:
         alert.acked_by = by
         alert.changed_ms = now_ms
         return self._transition(alert, "acknowledged", now_ms)
+
+    def restore(self, alert: Alert) -> None:
+        """An alert from before a restart."""
+        self.alerts[(alert.cabinet_id, alert.rule)] = alert
+        if alert.state != "resolved":
+            self._open.setdefault(alert.cabinet_id, set()).add(alert.rule)
 
     def silence(self, silence: Silence) -> None:
         self.silences.append(silence)
@@ -171,6 +203,7 @@ class AlertEngine:
         cabinet_id, rule = key
         if finding is None:
             return self._clear(alert, now_ms) if alert is not None else []
+        self._open.setdefault(cabinet_id, set()).add(rule)
         if alert is None or alert.state == "resolved":
             alert = Alert(
                 cabinet_id, rule, "pending", finding.severity, finding.summary,
@@ -198,6 +231,7 @@ class AlertEngine:
             return []
         if alert.state == "pending":
             del self.alerts[(alert.cabinet_id, alert.rule)]
+            self._closed(alert)
             return []
         if not alert.clear_since_ms:
             alert.clear_since_ms = now_ms
@@ -208,7 +242,15 @@ class AlertEngine:
             return []
         alert.state = "resolved"
         alert.changed_ms = now_ms
+        self._closed(alert)
         return [self._transition(alert, "resolved", now_ms)]
+
+    def _closed(self, alert: Alert) -> None:
+        rules = self._open.get(alert.cabinet_id)
+        if rules is not None:
+            rules.discard(alert.rule)
+            if not rules:
+                del self._open[alert.cabinet_id]
 
     def _repeats(self, now_ms: int) -> list[Transition]:
         transitions = []
@@ -243,8 +285,9 @@ class AlertEngine:
             return "offline", "never heard from"
         active = {
             rule: alert
-            for (cabinet, rule), alert in self.alerts.items()
-            if cabinet == cabinet_id and alert.state in ("firing", "acknowledged")
+            for rule in RULES
+            if (alert := self.alerts.get((cabinet_id, rule))) is not None
+            and alert.state in ("firing", "acknowledged")
         }
         if "offline" in active:
             return "offline", active["offline"].summary

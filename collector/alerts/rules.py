@@ -153,6 +153,20 @@ def link_health(s: CabinetState, cfg: Settings, _now: int, firing: bool) -> Find
 
 
 # offline first: whether a cabinet is offline decides whether the others may fire
+def near_a_limit(s: CabinetState, cfg: Settings) -> bool:
+    """Whether a telemetry reading is close enough to a threshold that the rules must look
+    again; ordinary readings (most of them) need no evaluation until the periodic sweep."""
+    if s.temp_c is not None and not (
+        cfg.temp_low_c + cfg.temp_band_c <= s.temp_c <= cfg.temp_high_c - cfg.temp_band_c
+    ):
+        return True
+    if not s.mains and s.batt_v is not None and s.batt_v < cfg.batt_ok_v:
+        return True
+    if s.rssi_dbm is not None and s.rssi_dbm < cfg.rssi_ok_dbm:
+        return True
+    return s.reconnects >= cfg.reconnects_warn or not s.synced or bool(s.fault)
+
+
 RULES: Final[dict[str, Rule]] = {
     "offline": offline,
     "opened": opened,

@@ -11,7 +11,7 @@ from collector import protocol as p
 _EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
 
 
-class CabinetState(msgspec.Struct):
+class CabinetState(msgspec.Struct, gc=False):
     """The last known facts of one cabinet; everything the alert rules read."""
 
     cabinet_id: str
@@ -49,6 +49,10 @@ def fold(  # noqa: PLR0912 - one branch per message type
     """Update `state` with one message; returns the audit facts worth an info record
     (maintenance opening, AED returned, firmware change)."""
     state.last_seen_ms = max(state.last_seen_ms, at_ms)
+    if type(message) is p.Telemetry:  # the common case first: thousands a second
+        _fold_telemetry(state, message, at_ms)
+        state.status = "online"
+        return []
     audit: list[str] = []
     match message:
         case p.Online(fw=fw):
@@ -90,8 +94,6 @@ def fold(  # noqa: PLR0912 - one branch per message type
         case p.SelfTest(ok=ok):
             if ok:
                 state.fault = ""
-        case p.Telemetry():
-            _fold_telemetry(state, message, at_ms)
     if not isinstance(message, p.Offline | p.Sleeping):
         state.status = "online"  # anything else it sends proves it is there
     return audit

@@ -57,8 +57,7 @@ class AlertStore:
             state = msgspec.json.decode(body, type=CabinetState)
             engine.cabinets[state.cabinet_id] = state
         for (body,) in self._db.execute("SELECT body FROM alerts"):
-            alert = msgspec.json.decode(body, type=Alert)
-            engine.alerts[(alert.cabinet_id, alert.rule)] = alert
+            engine.restore(msgspec.json.decode(body, type=Alert))
         engine.silences = [
             msgspec.json.decode(body, type=Silence)
             for (body,) in self._db.execute("SELECT body FROM silences")
