@@ -2,8 +2,9 @@
 
 The schema is docs/storage.md. Tag sets are built once per cabinet and cached, so the hot path
 is one f-string per message. InfluxDB's ingest cost grows with the number of field values, so a
-telemetry message stores its fast-changing readings every time (`telemetry`) and the slow
-device facts (`device`: firmware, expiry dates, counters) only when they change or once an hour.
+telemetry message stores its measured readings every time (`telemetry`) and the switch states
+and device facts (`device`: door, AED, mains, heater, firmware, expiry dates, counters) only
+when they change or once an hour.
 """
 
 from __future__ import annotations
@@ -82,15 +83,20 @@ class PointEncoder:
 
     def _device_fields(self, t: p.Telemetry, stamp_ms: int) -> str | None:
         """The `device` fields when they changed or an hour passed, else None."""
-        facts = (t.fw, t.pad_exp, t.batt_exp, t.maint, t.sync, t.reconn, t.drop)
+        facts = (
+            t.door, t.aed, t.maint, t.mains, t.heater, t.fw, t.pad_exp, t.batt_exp, t.sync,
+            t.reconn, t.drop,
+        )  # fmt: skip
         last = self._device.get(t.id)
         if last is not None and last[0] == facts and 0 <= stamp_ms - last[1] < DEVICE_EVERY_MS:
             return None
         self._device[t.id] = (facts, stamp_ms)
         fields = (
-            f"seq={t.seq}i,sync={lp.boolean(t.sync)},fw={lp.string(t.fw)},"
-            f"maintenance={lp.boolean(t.maint)},reconnects={t.reconn}i,uptime_s={t.up_s}i,"
-            f"free_mem_bytes={t.mem}i,dropped={t.drop}i"
+            f"seq={t.seq}i,door_open={lp.boolean(t.door)},aed_present={lp.boolean(t.aed)},"
+            f"maintenance={lp.boolean(t.maint)},mains={lp.boolean(t.mains)},"
+            f"heater={lp.boolean(t.heater)},sync={lp.boolean(t.sync)},fw={lp.string(t.fw)},"
+            f"reconnects={t.reconn}i,uptime_s={t.up_s}i,free_mem_bytes={t.mem}i,"
+            f"dropped={t.drop}i"
         )
         if t.pad_exp is not None:
             fields += f',pad_exp="{t.pad_exp}",pad_days={self.days_until(t.pad_exp, t.ts)}i'
@@ -135,11 +141,7 @@ def dead_letter_line(
 
 
 def _telemetry_fields(t: p.Telemetry) -> str:
-    fields = (
-        f"door_open={lp.boolean(t.door)},aed_present={lp.boolean(t.aed)},"
-        f"mains={lp.boolean(t.mains)},heater={lp.boolean(t.heater)},"
-        f"batt_v={t.batt_mv / 1000!r},temp_c={t.temp_dc / 10!r},rssi_dbm={t.rssi}i"
-    )
+    fields = f"batt_v={t.batt_mv / 1000!r},temp_c={t.temp_dc / 10!r},rssi_dbm={t.rssi}i"
     if t.hum_pct is not None:
         fields += f",hum_pct={float(t.hum_pct)!r}"
     return fields

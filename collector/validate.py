@@ -13,7 +13,7 @@ import msgspec
 
 from collector import protocol
 from collector.protocol import MAX_PAYLOAD_BYTES, Config, Message, Sleeping
-from collector.topics import DEFAULT_PREFIX, TopicError, parse_topic
+from collector.topics import DEFAULT_PREFIX, TopicError, TopicParts, parse_topic
 
 RejectionCode = Literal[
     "bad_topic",
@@ -37,6 +37,7 @@ RejectionCode = Literal[
 REJECTION_CODES: Final[tuple[str, ...]] = get_args(RejectionCode)
 
 DEFAULT_MAX_FUTURE_SKEW_MS: Final = 5 * 60 * 1000
+MAX_CACHED_TOPICS: Final = 100_000
 # A cabinet may come back after weeks offline with its outbox; older than this is a broken clock.
 DEFAULT_MAX_AGE_MS: Final = 90 * 86_400 * 1000
 
@@ -61,7 +62,13 @@ class Rejection(msgspec.Struct, frozen=True):
 class Validator:
     """Checks topic, size, JSON, schema, ranges, identity and clock of each message."""
 
-    __slots__ = ("_max_age_ms", "_max_future_skew_ms", "_max_payload_bytes", "_prefix")
+    __slots__ = (
+        "_max_age_ms",
+        "_max_future_skew_ms",
+        "_max_payload_bytes",
+        "_prefix",
+        "_topics",
+    )
 
     def __init__(
         self,
@@ -75,9 +82,16 @@ class Validator:
         self._max_payload_bytes = max_payload_bytes
         self._max_future_skew_ms = max_future_skew_ms
         self._max_age_ms = max_age_ms
+        # each cabinet uses a handful of topics again and again: parse each once
+        self._topics: dict[str, TopicParts | TopicError] = {}
 
     def validate(self, topic: str, payload: bytes, now_ms: int) -> Message | Rejection:
-        where = parse_topic(topic, self._prefix)
+        where = self._topics.get(topic)
+        if where is None:
+            where = parse_topic(topic, self._prefix)
+            if len(self._topics) >= MAX_CACHED_TOPICS:
+                self._topics.clear()  # a flood of made-up topics cannot grow memory
+            self._topics[topic] = where
         if isinstance(where, TopicError):
             return Rejection(where.code, where.detail, topic)
         cabinet_id = where.cabinet_id

@@ -1,0 +1,74 @@
+"""When the collector itself loses the broker, the fleet must not look offline."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from aedfleet.services import LocalServices, running_services
+from aedfleet.testing import CollectorProcess, operator_client, wait_for, wall_ms
+from collector.topics import topic_for
+from tests.fake_providers import TWILIO_SID, TWILIO_TOKEN, FakeTwilio
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+CABINETS = [f"bz-bc-{n:03d}" for n in range(1, 21)]
+
+
+@pytest.fixture
+def own_services(tmp_path: Path) -> Iterator[LocalServices]:
+    with running_services(tmp_path / "services") as started:
+        yield started
+
+
+def heartbeat(services: LocalServices) -> None:
+    client = operator_client(services, f"fleet-{time.time_ns()}")
+    client.loop_start()
+    for number, cabinet in enumerate(CABINETS):
+        body = (f'{{"v":1,"id":"{cabinet}","state":"online","seq":{number},"ts":{wall_ms()},'
+                f'"sync":true,"fw":"1.0.0"}}')  # fmt: skip
+        client.publish(topic_for(cabinet, "status"), body, qos=1).wait_for_publish(5)
+    client.disconnect()
+    client.loop_stop()
+
+
+def test_no_offline_storm_when_the_collector_loses_the_broker(
+    own_services: LocalServices, tmp_path: Path
+) -> None:
+    with FakeTwilio().running() as twilio:
+        collector = CollectorProcess(
+            own_services, tmp_path / "c", database="no_storm", ids=CABINETS,
+            alerts={"tick_ms": 200, "heartbeat_s": 2, "missed_heartbeats": 2},
+            notify={"sms_provider": "twilio", "duty_officers": ["+8613700000001"],
+                    "quiet_hours": ""},
+            twilio={"account_sid": TWILIO_SID, "auth_token": TWILIO_TOKEN,
+                    "sender": "+15005550006", "base_url": twilio.url},
+        )  # fmt: skip
+        collector.process.start()
+        try:
+            heartbeat(own_services)
+            readiness = f"http://127.0.0.1:{collector.http_port}/readiness"
+
+            def fleet_available() -> bool:
+                states = httpx.get(readiness).json().values()
+                return all(v["state"] == "available" for v in states)
+
+            wait_for(fleet_available, 10, "the fleet available")
+            # the broker goes away for three heartbeat windows: the cabinets are not at fault
+            own_services.mosquitto.process.stop()
+            time.sleep(12)
+            own_services.mosquitto.process.start()
+            wait_for(lambda: collector.health()["mqtt_connected"], 30, "the collector back")
+            heartbeat(own_services)  # the fleet reports in again after the outage
+            time.sleep(3)
+            assert twilio.requests == []
+            assert httpx.get(f"http://127.0.0.1:{collector.http_port}/alerts").json() == []
+            # cabinets that stay silent once the collector is back are reported, once each
+            alerts = f"http://127.0.0.1:{collector.http_port}/alerts"
+            wait_for(lambda: len(httpx.get(alerts).json()) == len(CABINETS), 30, "offline")
+            assert {a["rule"] for a in httpx.get(alerts).json()} == {"offline"}
+        finally:
+            collector.process.stop()
