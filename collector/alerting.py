@@ -18,7 +18,7 @@ from collector import protocol as p
 from collector.alerts.engine import AlertEngine, Silence, Transition
 from collector.alerts.rules import Settings
 from collector.alerts.store import AlertStore
-from collector.config import CollectorConfig
+from collector.config import CollectorConfig, ConfigError
 from collector.enrich import PointEncoder
 from collector.inventory import Inventory
 from collector.notify.aliyun import AliyunNotifier
@@ -45,13 +45,19 @@ def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def settings_from(config: CollectorConfig) -> Settings:
+def settings_from(config: CollectorConfig) -> tuple[Settings, dict[str, Settings]]:
+    """The fleet's thresholds and each overridden cabinet's; a bad key fails at start-up."""
     alerts = msgspec.to_builtins(config.alerts)
     names = set(Settings.__struct_fields__)
-    return Settings(
-        **{k: v for k, v in alerts.items() if k in names},
-        utc_offset_minutes=config.fleet.utc_offset_minutes,
-    )
+    fleet = {k: v for k, v in alerts.items() if k in names}
+    fleet["utc_offset_minutes"] = config.fleet.utc_offset_minutes
+    overrides = {}
+    for cabinet_id, values in config.alerts.cabinets.items():
+        try:
+            overrides[cabinet_id] = msgspec.convert({**fleet, **values}, Settings)
+        except msgspec.ValidationError as error:
+            raise ConfigError(f"[alerts.cabinets.{cabinet_id}]: {error}") from error
+    return msgspec.convert(fleet, Settings), overrides
 
 
 def notifiers_for(config: CollectorConfig, session: aiohttp.ClientSession) -> dict[str, Notifier]:
@@ -94,7 +100,8 @@ class Alerting:
         self.inventory = inventory
         self._encoder = encoder
         self._write_line = write_line
-        self.engine = AlertEngine(settings_from(config))
+        fleet_settings, cabinet_settings = settings_from(config)
+        self.engine = AlertEngine(fleet_settings, cabinet_settings)
         self.store = AlertStore(Path(config.alerts.state_dir) / "alerts.sqlite3")
         self.store.load(self.engine)
         notify = config.notify

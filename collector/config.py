@@ -108,6 +108,8 @@ class AlertsConfig(_Section, frozen=True):
     temp_high_c: float = 50.0
     batt_low_v: float = 11.8
     batt_ok_v: float = 12.2
+    # per-cabinet thresholds: [alerts.cabinets.bz-bc-001] temp_low_c = -5.0
+    cabinets: dict[str, dict[str, float]] = msgspec.field(default_factory=dict)
 
 
 class CollectorConfig(_Section, frozen=True):

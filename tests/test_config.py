@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from aedfleet.testing import inventory_file
+from collector.alerting import settings_from
 from collector.config import ConfigError, load_config
 from collector.inventory import InventoryError, load_inventory
 
@@ -55,3 +56,19 @@ def test_inventory_refuses_a_cabinet_listed_twice(tmp_path: Path) -> None:
     path = inventory_file(tmp_path / "inv.csv", ["bz-bc-001", "bz-bc-001"])
     with pytest.raises(InventoryError, match="listed twice"):
         load_inventory(path)
+
+
+def test_alert_thresholds_can_be_set_per_cabinet(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[alerts]\ntemp_low_c = 2.0\n[alerts.cabinets.bz-hm-012]\ntemp_low_c = -5.0\n")
+    fleet, cabinets = settings_from(load_config(path, environ={}))
+    assert fleet.temp_low_c == 2.0
+    assert cabinets["bz-hm-012"].temp_low_c == -5.0
+    assert cabinets["bz-hm-012"].temp_high_c == fleet.temp_high_c
+
+
+def test_unknown_per_cabinet_threshold_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[alerts.cabinets.bz-hm-012]\ntemp_lo = -5.0\n")
+    with pytest.raises(ConfigError, match="temp_lo"):
+        settings_from(load_config(path, environ={}))
