@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,8 @@ from aedfleet.services import ServiceError, running_services
 from collector.config import ConfigError, load_config
 from collector.inventory import InventoryError, load_inventory
 from collector.service import Collector
+from simulator.demo import run_demo
+from simulator.demo_fleet import demo_inventory
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,15 +71,19 @@ async def _run_until_signalled(collector: Collector) -> None:
     show_default=True,
     help="Where the demo keeps broker persistence, InfluxDB data and logs.",
 )
-def demo(workdir: Path) -> None:
-    """Start Mosquitto and InfluxDB locally and show how to reach them; Ctrl-C stops them.
+@click.option(
+    "--emergency-after", type=float, default=120.0, show_default=True,
+    help="Seconds until the scripted emergency opening.",
+)  # fmt: skip
+def demo(workdir: Path, emergency_after: float) -> None:
+    """Start Mosquitto, InfluxDB, the collector and the 80-cabinet Binzhou demo fleet, and show
+    live what the ops room would see; Ctrl-C stops everything it started.
 
     Example: aedfleet demo --workdir /tmp/aedfleet-demo
     """
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    cabinets = demo_inventory()
     try:
-        with running_services(workdir.resolve()) as services:
+        with running_services(workdir.resolve(), [c.id for c in cabinets]) as services:
             click.echo(
                 f"Mosquitto  {services.mosquitto.url}  (pid {services.mosquitto.process.pid})"
             )
@@ -90,8 +95,9 @@ def demo(workdir: Path) -> None:
             )
             click.echo(f"data and logs in {services.workdir}")
             click.echo("Press Ctrl-C to stop.")
+            # a Ctrl-C before the demo's own handler is in place must still stop cleanly
             with contextlib.suppress(KeyboardInterrupt):
-                stop.wait()
+                run_demo(services, workdir.resolve(), cabinets, emergency_after_s=emergency_after)
             click.echo("stopping the services this demo started")
     except ServiceError as error:
         raise click.ClickException(str(error)) from error

@@ -15,7 +15,7 @@ import pytest
 
 from aedfleet.broker import OPERATOR_USER
 from aedfleet.services import LocalServices, Mosquitto, free_port, mqtt_answers
-from aedfleet.testing import operator_client
+from aedfleet.testing import operator_client, query, wait_for
 
 pytestmark = pytest.mark.services
 
@@ -113,7 +113,8 @@ def test_services_die_with_a_killed_test_run(tmp_path: Path) -> None:
     assert _wait_gone(pids)
 
 
-def test_demo_starts_both_services_and_ctrl_c_stops_them(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_demo_runs_the_fleet_through_the_collector_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     with subprocess.Popen(
         [sys.executable, "-m", "aedfleet", "demo", "--workdir", str(tmp_path)],
         stdout=subprocess.PIPE,
@@ -132,6 +133,9 @@ def test_demo_starts_both_services_and_ctrl_c_stops_them(tmp_path: Path) -> None
         assert mqtt_answers(host, int(port), username=operator, password=credentials[operator])
         assert not mqtt_answers(host, int(port))  # anonymous
         assert httpx.get(f"{influx_url}/ping").status_code == 204
+        # all 80 demo cabinets report through the real broker and collector into InfluxDB
+        cabinets = 'SELECT count("batt_v") FROM "telemetry" GROUP BY "cabinet"'
+        wait_for(lambda: len(query(influx_url, "aedfleet", cabinets)) == 80, 60, "80 cabinets")
 
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=30) == 0

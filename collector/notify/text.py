@@ -49,7 +49,7 @@ def compose(
     utc_offset_minutes: int = 480,
 ) -> str:
     name = cabinet.name if cabinet else transition.cabinet_id
-    where_zh = f"{cabinet.district}{cabinet.address}" if cabinet else "位置未登记"
+    where_zh = f"{cabinet.district} {cabinet.address}" if cabinet else "位置未登记"
     where_en = f"{cabinet.site}, {cabinet.district}" if cabinet else "location not registered"
     since = _local_time(transition.since_ms, utc_offset_minutes)
     parts = []
