@@ -24,7 +24,7 @@ import httpx
 from aedfleet.services import LocalServices, running_services
 from aedfleet.testing import CollectorProcess, count, operator_client, wait_for, wall_ms
 from collector.topics import topic_for
-from tests.fake_providers import TWILIO_SID, TWILIO_TOKEN, FakeTwilio
+from tests.fake_providers import FakeTwilio, twilio_collector_sections
 
 CABINET = "bz-bc-001"
 
@@ -69,10 +69,7 @@ def main() -> None:
         collector = CollectorProcess(
             services, Path(tmp) / "c", database="latency", ids=[CABINET],
             alerts={"tick_ms": 200, "opened_clear_s": 1, "repeat_critical_s": 3600},
-            notify={"sms_provider": "twilio", "duty_officers": ["+8613700000001"],
-                    "quiet_hours": ""},
-            twilio={"account_sid": TWILIO_SID, "auth_token": TWILIO_TOKEN,
-                    "sender": "+15005550006", "base_url": twilio.url},
+            **twilio_collector_sections(twilio.url, ["+8613700000001"]),
         )  # fmt: skip
         collector.process.start()
         door = operator_client(services, "door")

@@ -25,6 +25,18 @@ ALIYUN_KEY_ID = "LTAI-test-key"
 ALIYUN_SECRET = "aliyun-test-secret"
 
 
+def twilio_collector_sections(
+    fake_url: str, duty_officers: list[str], **notify: Any
+) -> dict[str, dict[str, Any]]:
+    """The collector's [notify] and [twilio] sections for this stand-in."""
+    return {
+        "notify": {"sms_provider": "twilio", "duty_officers": duty_officers, "quiet_hours": "",
+                   **notify},
+        "twilio": {"account_sid": TWILIO_SID, "auth_token": TWILIO_TOKEN,
+                   "sender": "+15005550006", "base_url": fake_url},
+    }  # fmt: skip
+
+
 class Script:
     """What the provider answers, one entry per request; the last one repeats."""
 

@@ -12,7 +12,7 @@ import pytest
 from aedfleet.services import LocalServices, running_services
 from aedfleet.testing import CollectorProcess, operator_client, wait_for, wall_ms
 from collector.topics import topic_for
-from tests.fake_providers import TWILIO_SID, TWILIO_TOKEN, FakeTwilio
+from tests.fake_providers import FakeTwilio, twilio_collector_sections
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 CABINETS = [f"bz-bc-{n:03d}" for n in range(1, 21)]
@@ -42,10 +42,7 @@ def test_no_offline_storm_when_the_collector_loses_the_broker(
         collector = CollectorProcess(
             own_services, tmp_path / "c", database="no_storm", ids=CABINETS,
             alerts={"tick_ms": 200, "heartbeat_s": 2, "missed_heartbeats": 2},
-            notify={"sms_provider": "twilio", "duty_officers": ["+8613700000001"],
-                    "quiet_hours": ""},
-            twilio={"account_sid": TWILIO_SID, "auth_token": TWILIO_TOKEN,
-                    "sender": "+15005550006", "base_url": twilio.url},
+            **twilio_collector_sections(twilio.url, ["+8613700000001"]),
         )  # fmt: skip
         collector.process.start()
         try:

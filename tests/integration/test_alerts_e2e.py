@@ -21,11 +21,10 @@ from collector.topics import topic_for
 from tests.fake_providers import (
     ALIYUN_KEY_ID,
     ALIYUN_SECRET,
-    TWILIO_SID,
-    TWILIO_TOKEN,
     FakeAliyun,
     FakeTwilio,
     Script,
+    twilio_collector_sections,
 )
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -36,13 +35,7 @@ FAST = {"tick_ms": 200, "repeat_critical_s": 2, "opened_clear_s": 1, "readiness_
 
 
 def twilio_config(fake: FakeTwilio, **notify: Any) -> dict[str, Any]:
-    return {
-        "alerts": FAST,
-        "notify": {"sms_provider": "twilio", "duty_officers": [DUTY], "quiet_hours": "",
-                   "language": "zh+en", **notify},
-        "twilio": {"account_sid": TWILIO_SID, "auth_token": TWILIO_TOKEN,
-                   "sender": "+15005550006", "base_url": fake.url},
-    }  # fmt: skip
+    return {"alerts": FAST, **twilio_collector_sections(fake.url, [DUTY], **notify)}
 
 
 class Cabinet:
@@ -242,7 +235,7 @@ def test_a_send_that_timed_out_is_not_sent_again(
     services: LocalServices, twilio: FakeTwilio, tmp_path: Path
 ) -> None:
     twilio.script = Script(3.0)  # hang past the client's timeout, every time
-    config = twilio_config(twilio, timeout_s=1.0, duty_officers=[DUTY])
+    config = twilio_config(twilio, timeout_s=1.0)
     stranger = "bz-xx-998"
     collector = CollectorProcess(services, tmp_path, database="alerts_timeout", ids=[A], **config)
     collector.process.start()
