@@ -196,7 +196,9 @@ class Mosquitto:
 class InfluxDB:
     """Debian's InfluxDB 1.x (`influxd`) with data, WAL and meta in `workdir`."""
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, *, auth: bool = False) -> None:
+        """With `auth`, InfluxDB demands credentials; create the first admin with
+        `create_admin` once it runs (1.x allows that one statement unauthenticated)."""
         self.host = LOOPBACK
         self.port = port or free_port()
         self.rpc_port = free_port()
@@ -222,6 +224,7 @@ bind-address = "{LOOPBACK}:{self.rpc_port}"
   enabled = true
   bind-address = "{LOOPBACK}:{self.port}"
   log-enabled = false
+  auth-enabled = {"true" if auth else "false"}
 
 [continuous_queries]
   enabled = false
@@ -237,6 +240,10 @@ bind-address = "{LOOPBACK}:{self.rpc_port}"
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    def create_admin(self, username: str, password: str) -> None:
+        statement = f"CREATE USER \"{username}\" WITH PASSWORD '{password}' WITH ALL PRIVILEGES"
+        httpx.post(f"{self.url}/query", params={"q": statement}).raise_for_status()
 
 
 class LocalServices:

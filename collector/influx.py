@@ -15,6 +15,8 @@ from typing import Any, Final
 
 import aiohttp
 
+from collector.notify.http import basic_auth
+
 _CLIENT_ERRORS: Final = (400, 422)
 
 
@@ -37,7 +39,7 @@ class InfluxWriter:
         self._session = session
         self._url = url.rstrip("/")
         self._database = database
-        self._auth = aiohttp.BasicAuth(username, password) if username or password else None
+        self._auth = basic_auth(username, password) if username or password else {}
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._create_database = create_database
 
@@ -68,8 +70,7 @@ class InfluxWriter:
                 f"{self._url}/write",
                 params={"db": self._database, "precision": "ms"},
                 data=body,
-                headers={"Content-Encoding": "gzip", "Content-Type": "text/plain"},
-                auth=self._auth,
+                headers={"Content-Encoding": "gzip", "Content-Type": "text/plain", **self._auth},
                 timeout=self._timeout,
             ) as response:
                 return response.status, await response.text()
@@ -83,7 +84,7 @@ class InfluxWriter:
                 method,
                 f"{self._url}/query",
                 params={"db": self._database, "q": influxql, "epoch": "ms"},
-                auth=self._auth,
+                headers=self._auth,
                 timeout=self._timeout,
             ) as response:
                 document: dict[str, Any] = await response.json(content_type=None)
@@ -96,7 +97,7 @@ class InfluxWriter:
     async def ping(self) -> bool:
         try:
             async with self._session.get(
-                f"{self._url}/ping", auth=self._auth, timeout=self._timeout
+                f"{self._url}/ping", headers=self._auth, timeout=self._timeout
             ) as response:
                 return response.status < 300
         except (aiohttp.ClientError, TimeoutError):

@@ -8,7 +8,7 @@ import json
 import aiohttp
 
 from collector.notify.base import Notification, PermanentError
-from collector.notify.http import request
+from collector.notify.http import basic_auth, request
 
 
 class TwilioNotifier:
@@ -26,7 +26,7 @@ class TwilioNotifier:
     ) -> None:
         self._session = session
         self._url = f"{base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
-        self._auth = aiohttp.BasicAuth(account_sid, auth_token)
+        self._auth = basic_auth(account_sid, auth_token)
         # a Messaging Service SID starts with MG; otherwise it is the sending number
         self._sender_field = "MessagingServiceSid" if sender.startswith("MG") else "From"
         self._sender = sender
@@ -39,7 +39,7 @@ class TwilioNotifier:
             "Body": notification.text,
         }
         body = await request(
-            self._session, "POST", self._url, data=form, auth=self._auth,
+            self._session, "POST", self._url, data=form, headers=self._auth,
             timeout_s=self._timeout_s,
         )  # fmt: skip
         try:

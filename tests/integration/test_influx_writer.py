@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import aiohttp
 import pytest
 
-from aedfleet.services import LocalServices, free_port
+from aedfleet.services import InfluxDB, LocalServices, free_port
 from aedfleet.testing import count
 from collector.influx import InfluxUnavailableError, InfluxWriter
 
@@ -57,3 +59,23 @@ async def test_unreachable_influxdb_raises_for_the_spool() -> None:
         )
         with pytest.raises(InfluxUnavailableError):
             await writer.write([line(1)])
+
+
+async def test_basic_auth_is_sent_and_missing_credentials_keep_the_batch(tmp_path: Path) -> None:
+    secured = InfluxDB(tmp_path / "influx", auth=True)
+    secured.process.start()
+    try:
+        secured.create_admin("aedfleet", "s3cret")
+        async with aiohttp.ClientSession() as session:
+            anonymous = InfluxWriter(session, url=secured.url, database="secured")
+            with pytest.raises(InfluxUnavailableError, match="401"):
+                await anonymous.write([line(1)])  # kept for the spool, never dropped
+            signed_in = InfluxWriter(
+                session, url=secured.url, database="secured", username="aedfleet",
+                password="s3cret",
+            )  # fmt: skip
+            assert await signed_in.write([line(n) for n in range(5)]) == []
+            answer = await signed_in.query('SELECT count("seq") FROM "m"')
+        assert answer["results"][0]["series"][0]["values"][0][1] == 5
+    finally:
+        secured.process.stop()
