@@ -201,6 +201,12 @@ class App:
                 self.telemetry(now)
             if self.link.connected:
                 self.last_link_ok_ticks = self.link.last_rx_ticks
+            self.board.set_led(self.link.connected)
+            # an alarmed cabinet: it sounds while opened outside maintenance (deters theft and
+            # tells the bystander the opening was noticed)
+            state = self.cabinet
+            alarm = config["alarm_on_open"] and state.door_open and not state.maintenance
+            self.board.set_buzzer(alarm)
             # fed only while this loop runs and the broker answered recently: a wedged
             # Wi-Fi stack or socket ends in a reset instead of a silent cabinet
             if cabinet.ticks_diff(now, self.last_link_ok_ticks) < wdt_link_ms:

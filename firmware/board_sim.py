@@ -37,6 +37,8 @@ class Board:
         self.battery_mv = 12800
         self.humidity = None
         self.heater = False
+        self.led = False
+        self.buzzer = False
         self.signal_dbm = -60
         self.synced = True
         self.stable = False
@@ -81,6 +83,12 @@ class Board:
 
     def set_heater(self, on):
         self.heater = on
+
+    def set_led(self, on):
+        self.led = on
+
+    def set_buzzer(self, on):
+        self.buzzer = on
 
     def rssi(self):
         return self.signal_dbm

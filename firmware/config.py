@@ -35,6 +35,7 @@ DEFAULTS = {
     "wdt_ms": 30000,  # hardware watchdog timeout
     "wdt_link_s": 600,  # stop feeding it after this long without a broker round trip
     "stable_after_s": 60,  # a run this long clears the crash counter of safe boot
+    "alarm_on_open": True,  # sound the buzzer while the door is open outside maintenance
     # GPIO numbers: inputs pulled up, switch closes to ground; battery on ADC1 (32-39 only)
     "pin_door": 25,
     "pin_aed": 26,

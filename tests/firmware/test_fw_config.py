@@ -45,3 +45,8 @@ def test_invalid_server_config_changes_nothing():
     assert config.apply_server_config(current, bad) is None
     assert config.apply_server_config(current, {"v": 1, "id": "other", "rev": 9}) is None
     assert current["config_rev"] == 0 and current["heat_on_dc"] == 50
+
+
+def test_the_alarm_can_be_turned_off():
+    assert config.merge(_base())["alarm_on_open"] is True
+    assert config.merge(dict(_base(), alarm_on_open=False))["alarm_on_open"] is False

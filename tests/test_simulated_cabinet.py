@@ -1,0 +1,39 @@
+"""The firmware's App on the simulated board under CPython, as the simulator and demo run it."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from aedfleet.services import free_port
+from simulator.cabinet import SimulatedCabinet
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_opening_outside_maintenance_sounds_the_alarm_and_queues_the_event(
+    tmp_path: Path,
+) -> None:
+    lines: list[str] = []
+    cabinet = SimulatedCabinet(
+        "bz-bc-001", broker=f"mqtt://127.0.0.1:{free_port()}", password="x",
+        data_dir=tmp_path, log=lines.append, debounce_ms=10, poll_ms=5,
+    )  # fmt: skip
+    cabinet.start()
+    try:
+        await asyncio.sleep(0.1)
+        assert cabinet.board.buzzer is False
+        cabinet.set("door", True)
+        await asyncio.sleep(0.2)
+        assert cabinet.board.buzzer is True
+        assert "bz-bc-001 event: door_open" in lines
+        cabinet.set("maint", True)  # the technician's key silences it
+        await asyncio.sleep(0.2)
+        assert cabinet.board.buzzer is False
+        # the broker is unreachable: everything waits in the outbox, events first to go
+        assert len(cabinet.app.outbox) >= 3
+        assert cabinet.board.led is False
+    finally:
+        await cabinet.stop()
