@@ -39,10 +39,6 @@ def operator_client(
     return client
 
 
-def wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def cabinet_ids(count: int) -> list[str]:
     return [f"test-{number:05d}" for number in range(count)]
 

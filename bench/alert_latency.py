@@ -22,7 +22,8 @@ from pathlib import Path
 import httpx
 
 from aedfleet.services import LocalServices, running_services
-from aedfleet.testing import CollectorProcess, count, operator_client, wait_for, wall_ms
+from aedfleet.testing import CollectorProcess, count, operator_client, wait_for
+from collector.clock import wall_ms
 from collector.topics import topic_for
 from tests.fake_providers import FakeTwilio, twilio_collector_sections
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from collector import protocol as p
 from collector.alerts.engine import AlertEngine, Silence, Transition
 from collector.alerts.rules import Settings
 from collector.alerts.store import AlertStore
+from collector.clock import wall_ms
 from collector.config import CollectorConfig, ConfigError
 from collector.enrich import PointEncoder
 from collector.inventory import Inventory
@@ -39,10 +39,6 @@ SLICE = 250  # cabinets judged between two looks at the network
 def _chunks(items: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(items), SLICE):
         yield items[start : start + SLICE]
-
-
-def wall_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def settings_from(config: CollectorConfig) -> tuple[Settings, dict[str, Settings]]:
@@ -160,8 +156,10 @@ class Alerting:
                 due = now - self._readiness_written_ms >= every_ms
                 if due:
                     self._readiness_written_ms = now
-                fleet = set(self.inventory) | set(self.engine.cabinets)
-                for chunk in _chunks(list(fleet if due else alerted | dirty)):
+                targets = (
+                    set(self.inventory) | set(self.engine.cabinets) if due else alerted | dirty
+                )
+                for chunk in _chunks(list(targets)):
                     self._write_readiness(chunk, now, force=due)
                     await asyncio.sleep(0)
                 await asyncio.sleep(self.config.alerts.tick_ms / 1000)

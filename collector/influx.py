@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import aiohttp
 
-from collector.notify.http import basic_auth
+from collector.basicauth import basic_auth
 
 _CLIENT_ERRORS: Final = (400, 422)
 

@@ -26,6 +26,7 @@ from prometheus_client import Histogram
 from collector import lineprotocol as lp
 from collector.alerting import Alerting
 from collector.batch import Batch, Batcher
+from collector.clock import wall_ms
 from collector.config import CollectorConfig
 from collector.enrich import PointEncoder, dead_letter_line
 from collector.http_api import add_alert_routes
@@ -45,10 +46,6 @@ log = logging.getLogger("aedfleet.collector")
 INGEST_KINDS: Final = ("event", "telemetry", "status")
 MAX_BACKOFF_S: Final = 30.0
 WRITES_IN_FLIGHT: Final = 2
-
-
-def wall_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class Collector:

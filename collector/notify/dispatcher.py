@@ -7,12 +7,12 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
 from collections.abc import Callable
 from typing import Final
 
 from collector import lineprotocol as lp
 from collector.alerts.store import AlertStore, PendingSend
+from collector.clock import wall_ms
 from collector.notify.base import (
     Notification,
     Notifier,
@@ -62,16 +62,12 @@ class Dispatcher:
         self.sent = 0
         self.failed = 0
 
-    @staticmethod
-    def now_ms() -> int:
-        return time.time_ns() // 1_000_000
-
     async def run(self) -> None:
         slots = asyncio.Semaphore(SENDS_IN_FLIGHT)
         tasks: set[asyncio.Task[None]] = set()
         while True:
             self.wake.clear()
-            for item in self._store.due(self.now_ms()):
+            for item in self._store.due(wall_ms()):
                 if item.notification.key in self._in_flight:
                     continue
                 await slots.acquire()
@@ -94,7 +90,7 @@ class Dispatcher:
             if attempts < MAX_ATTEMPTS:
                 outcome = "retry"
                 backoff = self._base_backoff_ms * 2 ** (attempts - 1)
-                retry_at = self.now_ms() + int(backoff * random.uniform(0.8, 1.2))
+                retry_at = wall_ms() + int(backoff * random.uniform(0.8, 1.2))
             else:
                 outcome = "failed"
         except UnknownOutcomeError as failure:
@@ -105,7 +101,7 @@ class Dispatcher:
             self._in_flight.discard(notification.key)
             slots.release()
         status = {"retry": "pending"}.get(outcome, outcome)
-        now = self.now_ms()
+        now = wall_ms()
         self._store.record(
             notification.key, status=status, now_ms=now, error=error,
             provider_id=provider_id, retry_at_ms=retry_at,

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import aiohttp
 
 from collector.notify.base import RetryableError, UnknownOutcomeError, classify_status
-
-
-def basic_auth(username: str, password: str) -> dict[str, str]:
-    """The HTTP Basic Authorization header (aiohttp's BasicAuth helper is deprecated)."""
-    token = base64.b64encode(f"{username}:{password}".encode()).decode()
-    return {"Authorization": f"Basic {token}"}
 
 
 async def request(

@@ -7,8 +7,9 @@ import json
 
 import aiohttp
 
+from collector.basicauth import basic_auth
 from collector.notify.base import Notification, PermanentError
-from collector.notify.http import basic_auth, request
+from collector.notify.http import request
 
 
 class TwilioNotifier:

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from aedfleet.services import LocalServices, running_services
-from aedfleet.testing import CollectorProcess, operator_client, wait_for, wall_ms
+from aedfleet.testing import CollectorProcess, operator_client, wait_for
+from collector.clock import wall_ms
 from collector.topics import topic_for
 from tests.fake_providers import FakeTwilio, twilio_collector_sections
 

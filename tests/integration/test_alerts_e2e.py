@@ -16,7 +16,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from aedfleet.cli import main
 from aedfleet.services import LocalServices
-from aedfleet.testing import CollectorProcess, operator_client, query, wait_for, wall_ms
+from aedfleet.testing import CollectorProcess, operator_client, query, wait_for
+from collector.clock import wall_ms
 from collector.topics import topic_for
 from tests.fake_providers import (
     ALIYUN_KEY_ID,

@@ -23,8 +23,8 @@ from aedfleet.testing import (
     inventory_file,
     operator_client,
     wait_for,
-    wall_ms,
 )
+from collector.clock import wall_ms
 from collector.topics import topic_for
 
 pytestmark = pytest.mark.services

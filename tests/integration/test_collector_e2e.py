@@ -22,8 +22,8 @@ from aedfleet.testing import (
     query,
     telemetry_stream,
     wait_for,
-    wall_ms,
 )
+from collector.clock import wall_ms
 from collector.service import INGEST_KINDS
 from tests.golden import INVALID
 

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from aedfleet.services import LocalServices, free_port, running_services
-from aedfleet.testing import FirmwareProcess, Recorder, wait_for, wall_ms
+from aedfleet.testing import FirmwareProcess, Recorder, wait_for
+from collector.clock import wall_ms
 from collector.validate import Rejection, Validator
 
 pytestmark = [pytest.mark.services, pytest.mark.micropython]
