@@ -21,6 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from aedfleet.broker import COLLECTOR_USER, OPERATOR_USER
 from aedfleet.firmware_tools import FIRMWARE_DIR, micropython_command, micropython_path
+from aedfleet.influxql import query
 from aedfleet.services import LocalServices, ManagedProcess, free_port
 from collector.inventory import Cabinet, write_inventory
 from collector.topics import topic_for
@@ -123,21 +124,6 @@ class CollectorProcess:
 
     def metrics(self) -> str:
         return httpx.get(f"http://127.0.0.1:{self.http_port}/metrics", timeout=2).text
-
-
-def query(influx_url: str, database: str, influxql: str) -> list[dict[str, Any]]:
-    """Rows of the first series of each statement, as dicts."""
-    answer = httpx.get(
-        f"{influx_url}/query", params={"db": database, "q": influxql, "epoch": "ms"}, timeout=30
-    ).json()
-    rows: list[dict[str, Any]] = []
-    for result in answer.get("results", []):
-        for series in result.get("series", []):
-            tags = series.get("tags", {})
-            rows.extend(
-                {**tags, **dict(zip(series["columns"], v, strict=True))} for v in series["values"]
-            )
-    return rows
 
 
 def count(influx_url: str, database: str, measurement: str, where: str = "") -> int:

@@ -91,13 +91,17 @@ class Alerting:
         inventory: Inventory,
         encoder: PointEncoder,
         write_line: Callable[[str], None],
+        clock: Callable[[], int] = wall_ms,
     ) -> None:
         self.config = config
+        self._clock = clock
         self.inventory = inventory
         self._encoder = encoder
         self._write_line = write_line
         fleet_settings, cabinet_settings = settings_from(config)
-        self.engine = AlertEngine(fleet_settings, cabinet_settings)
+        grace_s = config.alerts.broker_grace_s
+        grace_ms = None if grace_s is None else grace_s * 1000
+        self.engine = AlertEngine(fleet_settings, cabinet_settings, broker_grace_ms=grace_ms)
         self.store = AlertStore(Path(config.alerts.state_dir) / "alerts.sqlite3")
         self.store.load(self.engine)
         notify = config.notify
@@ -125,14 +129,14 @@ class Alerting:
 
     async def run(self, session: aiohttp.ClientSession, broker_up: Callable[[], bool]) -> None:
         self.dispatcher = Dispatcher(self.store, notifiers_for(self.config, session),
-                                     self._write_line)  # fmt: skip
+                                     self._write_line, clock=self._clock)  # fmt: skip
         sending = asyncio.create_task(self.dispatcher.run())
         sweep_ms = SWEEP_EVERY_MS
         last_sweep = last_save = 0
         unsaved: set[str] = set()
         try:
             while True:
-                now = wall_ms()
+                now = self._clock()
                 self.engine.broker_connected(broker_up(), now)
                 dirty, self.engine.dirty = self.engine.dirty, set()
                 # what changed is judged every tick; the whole fleet (timers) every few seconds
@@ -245,7 +249,7 @@ class Alerting:
         ]
 
     def acknowledge(self, cabinet_id: str, rule: str, by: str) -> bool:
-        now = wall_ms()
+        now = self._clock()
         transition = self.engine.acknowledge(cabinet_id, rule, now, by)
         if transition is None:
             return False
@@ -254,7 +258,7 @@ class Alerting:
         return True
 
     def silence(self, cabinet_id: str, rule: str, minutes: int, reason: str) -> None:
-        self.engine.silence(Silence(cabinet_id, rule, wall_ms() + minutes * 60_000, reason))
+        self.engine.silence(Silence(cabinet_id, rule, self._clock() + minutes * 60_000, reason))
         self.store.save(self.engine, set())
 
     def readiness(self) -> dict[str, dict[str, str]]:

@@ -48,6 +48,8 @@ class Board:
         self._ticks = ticks
         self._hold_ms = hold_ms
         self._script = []  # (ticks when due, input, level) for pulses
+        self._edge = asyncio.Event()  # a switch changed: like the door IRQ on the ESP32
+        self._settling = False
         self._poll = None
         if commands:
             self._poll = select.poll()
@@ -109,12 +111,27 @@ class Board:
         return True
 
     async def wait_input(self, timeout_ms):
-        await asyncio.sleep(timeout_ms / 1000)
+        # a switch change ends the wait at once, and the next poll comes as soon as the
+        # debouncer can accept it, whatever the polling pace
+        if self._settling:
+            self._settling = False
+            timeout_ms = min(timeout_ms, self._hold_ms + 1)
+        try:
+            await asyncio.wait_for(self._edge.wait(), timeout_ms / 1000)
+        except asyncio.TimeoutError:
+            pass
+        if self._edge.is_set():
+            self._edge.clear()
+            self._settling = True
 
     def deep_sleep(self, sleep_ms, door_wake_level):
         self.slept = (sleep_ms, door_wake_level)
 
     # --- the simulated hardware --------------------------------------------------------
+
+    def set_input(self, name, level):
+        self.levels[name] = level
+        self._edge.set()
 
     def _read_commands(self):
         now = self._ticks()
@@ -137,7 +154,7 @@ class Board:
             return
         name, value = words[0], int(words[1])
         if name in self.levels:
-            self.levels[name] = bool(value)
+            self.set_input(name, bool(value))
         elif name == "temp":
             self.temp = value
         elif name == "batt":

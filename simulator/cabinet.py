@@ -1,5 +1,6 @@
 """A simulated cabinet: the firmware's own App (firmware/app.py) on the simulated board
-(firmware/board_sim.py), speaking the real protocol over its own MQTT connection."""
+(firmware/board_sim.py), whose sensors read a simulated environment and whose clock is the
+simulation's, speaking the real protocol over its own MQTT connection."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import importlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from aedfleet.firmware_tools import FIRMWARE_DIR
 
@@ -18,6 +19,44 @@ if str(FIRMWARE_DIR) not in sys.path:
 firmware_app = importlib.import_module("app")
 board_sim = importlib.import_module("board_sim")
 firmware_config = importlib.import_module("config")
+
+from simulator.clock import SimClock  # noqa: E402 - after the firmware path is set
+from simulator.environment import Environment  # noqa: E402
+from simulator.hostile import hostile_message  # noqa: E402
+from simulator.scenario import FLAGS, READINGS, SWITCHES, Action, Hostile  # noqa: E402
+
+DAY_MS: Final = 86_400_000
+
+
+_Board: Any = board_sim.Board
+
+
+class SimBoard(_Board):  # type: ignore[misc]  # the firmware's untyped MicroPython class
+    """board_sim's Board whose sensors read the environment and whose calendar is the
+    simulation's (ticks stay real: debounce, keepalive and timeouts are real-time)."""
+
+    def __init__(self, clock: SimClock, environment: Environment) -> None:
+        super().__init__(clock=self._epoch, commands=False)
+        self._sim = clock
+        self.environment = environment
+        self.skew_ms = 0
+        self.wifi = True
+
+    def _epoch(self) -> int:
+        return self._sim.now_ms() + self.skew_ms
+
+    def temp_dc(self) -> int | None:
+        return self.environment.temperature_dc(self._sim.now_ms(), self.heater)
+
+    def battery_uv(self) -> int:
+        self.battery_mv = self.environment.battery_mv(self._sim.now_ms())
+        return int(super().battery_uv())
+
+    def rssi(self) -> int:
+        return self.environment.rssi(self._sim.now_ms())
+
+    async def network_up(self) -> bool:
+        return self.wifi
 
 
 class SimulatedCabinet:
@@ -29,35 +68,95 @@ class SimulatedCabinet:
         password: str,
         data_dir: Path,
         log: Callable[[str], None],
+        clock: SimClock,
+        environment: Environment,
+        prefix: str = "aed",
         **settings: Any,
     ) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.cabinet_id = cabinet_id
-        self.board = board_sim.Board(commands=False)
-        config = firmware_config.merge(
+        self.clock = clock
+        self.board = SimBoard(clock, environment)
+        self._log = log
+        self.config = firmware_config.merge(
             {
                 "id": cabinet_id,
                 "broker": broker,
                 "username": cabinet_id,
                 "password": password,
                 "data_dir": str(data_dir),
+                "prefix": prefix,
                 **settings,
             }
         )
-        self.app = firmware_app.App(
-            config, self.board, log=lambda line: log(f"{cabinet_id} {line}")
-        )
+        self.app: Any = None
+        self.delivered = 0  # messages the broker acknowledged
+        self.errors = 0  # failed connects, lost connections, failed publishes
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def connected(self) -> bool:
+        return self.app is not None and bool(self.app.link.connected)
+
+    def _line(self, line: str) -> None:
+        if line.startswith("link: ") and ("failed" in line or "lost" in line):
+            self.errors += 1
+        self._log(f"{self.cabinet_id} {line}")
+
     def start(self) -> None:
+        """Boot the firmware: what was set before this (a skewed clock, a broken heater) is
+        what it boots with."""
+        self.app = firmware_app.App(self.config, self.board, log=self._line)
+        outbox = self.app.outbox
+        remove = outbox.remove
+
+        def delivered(seq: int) -> None:  # a message leaves the outbox only on PUBACK
+            remove(seq)
+            self.delivered += 1
+
+        outbox.remove = delivered
         self._task = asyncio.create_task(self.app.run())
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        await self.app.link.close()
+        if self.app is not None:
+            await self.app.link.close()
 
     def set(self, switch: str, value: bool) -> None:
         """Flip a simulated switch: door, aed, maint, mains, tamper."""
-        self.board.levels[switch] = value
+        self.board.set_input(switch, value)
+
+    async def apply(self, action: Action, victim_id: str) -> None:
+        """Carry out one scenario action on this cabinet (broker actions are the fleet's)."""
+        now = self.clock.now_ms()
+        name, value = action.name, action.value
+        if action.kind == "ramp" or (action.kind == "set" and name in READINGS):
+            self.board.environment.ramp(name, float(value), now, now + action.over_ms)
+        elif action.kind == "publish":
+            await self._publish_hostile(name, victim_id)  # type: ignore[arg-type]
+        elif name in SWITCHES:
+            self.set(name, bool(value))
+        elif name == "skew_days":
+            self.board.skew_ms = int(float(value) * DAY_MS)
+        elif name in FLAGS:
+            await self._set_flag(name, bool(value))
+
+    async def _set_flag(self, name: str, value: bool) -> None:
+        if name == "wifi":
+            self.board.wifi = value
+            if not value and self.app is not None:
+                await self.app.link.close()  # no DISCONNECT: the broker sends the last will
+        elif name == "synced":
+            self.board.synced = value
+        else:
+            setattr(self.board.environment, name, value)
+
+    async def _publish_hostile(self, kind: Hostile, victim_id: str) -> None:
+        while not self.connected:
+            await asyncio.sleep(0.1)
+        topic, payload = hostile_message(
+            kind, self.config["prefix"], self.cabinet_id, victim_id, self.board.epoch_ms()
+        )
+        await self.app.link.publish(topic, payload, qos=1)

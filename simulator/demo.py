@@ -5,48 +5,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
 import signal
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Final, TextIO
+from typing import Final
 
-import msgspec
 from rich.console import Group
 from rich.live import Live
 from rich.table import Table
 
-from aedfleet.broker import COLLECTOR_USER
-from aedfleet.services import LocalServices, free_port
-from collector.config import CollectorConfig
+from aedfleet.services import LocalServices
 from collector.inventory import Cabinet, write_inventory
 from collector.service import Collector
-from simulator.cabinet import SimulatedCabinet
+from simulator.clock import SimClock
+from simulator.fleet import plan_fleet
+from simulator.runner import FleetRunner
+from simulator.scenario import load_library
+from simulator.simulation import collector_config
 
-DUTY_OFFICER: Final = "+8613700000000"
+DEMO_SEED: Final = 2026
 STATES: Final = ("available", "in_use", "not_ready", "offline")
 COLOURS: Final = {"available": "green", "in_use": "bold red", "not_ready": "yellow",
                   "offline": "grey50"}  # fmt: skip
-
-
-def collector_config(services: LocalServices, workdir: Path, inventory: Path) -> CollectorConfig:
-    return msgspec.convert(
-        {
-            "mqtt": {"url": services.mosquitto.url, "username": COLLECTOR_USER,
-                     "password": services.mosquitto.password(COLLECTOR_USER),
-                     "client_id": "demo-collector"},
-            "influx": {"url": services.influxdb.url, "database": "aedfleet"},
-            "spool": {"dir": str(workdir / "spool")},
-            "fleet": {"inventory": str(inventory)},
-            "http": {"listen": f"127.0.0.1:{free_port()}"},
-            "alerts": {"state_dir": str(workdir / "state"), "heartbeat_s": 60,
-                       "repeat_critical_s": 60, "opened_clear_s": 5},
-            "notify": {"sms_provider": "outbox", "outbox_path": str(workdir / "sms-outbox.txt"),
-                       "duty_officers": [DUTY_OFFICER], "quiet_hours": ""},
-        },
-        CollectorConfig,
-    )  # fmt: skip
 
 
 class Demo:
@@ -55,42 +38,28 @@ class Demo:
         self.cabinets = cabinets
         inventory = workdir / "inventory.csv"
         write_inventory(inventory, cabinets)
-        self.collector = Collector(collector_config(services, workdir, inventory),
-                                   {c.id: c for c in cabinets})  # fmt: skip
-        self._fleet_log: TextIO = (workdir / "fleet.log").open("a", encoding="utf-8")
-        self.fleet = [
-            SimulatedCabinet(
-                cabinet.id,
-                broker=services.mosquitto.url,
-                password=services.mosquitto.password(cabinet.id),
-                data_dir=workdir / "fleet" / cabinet.id,
-                log=self._log,
-                telemetry_s=60,
-            )
-            for cabinet in cabinets
-        ]
-        self.emergency = self.fleet[0]  # the People's Hospital in Bincheng
+        config = collector_config(
+            services, workdir, inventory, "demo-collector",
+            heartbeat_s=60, repeat_critical_s=60, opened_clear_s=5,
+        )  # fmt: skip
+        self.collector = Collector(config, {c.id: c for c in cabinets})
+        library = load_library()
+        clock = SimClock()
+        plan = plan_fleet(len(cabinets), [], library, seed=DEMO_SEED,
+                          start_date=datetime.date.today())  # fmt: skip
+        # the demo's own inventory, each cabinet playing a normal day
+        plan = [p._replace(cabinet=c) for p, c in zip(plan, cabinets, strict=True)]
+        self.fleet = FleetRunner(plan, broker_url=services.mosquitto.url,
+                                 password_of=services.mosquitto.password, clock=clock,
+                                 workdir=workdir, telemetry_s=60)  # fmt: skip
+        self.emergency = self.fleet.cabinets[cabinets[0].id]  # People's Hospital, Bincheng
         self.started = time.monotonic()
         self.story: list[str] = []
 
-    def _simulated(self, services: LocalServices, cabinet: Cabinet) -> SimulatedCabinet:
-        return SimulatedCabinet(
-            cabinet.id,
-            broker=services.mosquitto.url,
-            password=services.mosquitto.password(cabinet.id),
-            data_dir=self.workdir / "fleet" / cabinet.id,
-            log=self._log,
-            telemetry_s=60,
-        )
-
-    def _log(self, line: str) -> None:
-        self._fleet_log.write(f"{time.strftime('%H:%M:%S')} {line}\n")
-
     async def run(self, stop: asyncio.Event, *, emergency_after_s: float) -> None:
         collector = asyncio.create_task(self.collector.run(stop))
-        for cabinet in self.fleet:
-            cabinet.start()
-            await asyncio.sleep(0.02)  # a fleet does not connect all in one instant
+        await asyncio.wait_for(self.collector.subscribed(), 30)
+        await self.fleet.start()
         script = asyncio.create_task(self._emergency(emergency_after_s))
         with Live(self.view(), refresh_per_second=2, transient=False) as live:
             while not stop.is_set():
@@ -98,10 +67,8 @@ class Demo:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1)
         script.cancel()
-        for cabinet in self.fleet:
-            await cabinet.stop()
+        await self.fleet.stop()
         await collector
-        self._fleet_log.close()
 
     async def _emergency(self, after_s: float) -> None:
         cabinet = self.emergency

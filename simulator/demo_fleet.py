@@ -41,11 +41,35 @@ MODELS: Final = (
 )
 
 
+OUTDOOR_SPOTS: Final = ("sports ground", "east gate", "gatehouse", "visitor centre")
+DEMO_SIZE: Final = sum(count for *_, count in DISTRICTS.values())
+
+
+def district_counts(total: int) -> dict[str, int]:
+    """`total` cabinets shared among the districts as the demo fleet shares its 80."""
+    shares = {name: total * count / DEMO_SIZE for name, (*_, count) in DISTRICTS.items()}
+    counts = {name: int(share) for name, share in shares.items()}
+    by_remainder = sorted(shares, key=lambda name: counts[name] - shares[name])
+    for name in by_remainder[: total - sum(counts.values())]:
+        counts[name] += 1
+    return counts
+
+
+def is_outdoor(cabinet: Cabinet) -> bool:
+    return cabinet.address.split(",")[0] in OUTDOOR_SPOTS
+
+
 def demo_inventory(seed: int = 2026) -> list[Cabinet]:
+    return fleet_inventory(DEMO_SIZE, seed)
+
+
+def fleet_inventory(total: int, seed: int = 2026) -> list[Cabinet]:
+    """`total` cabinets across Binzhou's districts and counties; the same seed, the same fleet."""
     rng = random.Random(seed)
     cabinets = []
-    for district, (code, lat, lon, count) in DISTRICTS.items():
-        for number in range(1, count + 1):
+    counts = district_counts(total)
+    for district, (code, lat, lon, _demo_count) in DISTRICTS.items():
+        for number in range(1, counts[district] + 1):
             place, spot = SITES[(number - 1) % len(SITES)]
             site = f"{district} {place}" if number <= len(SITES) else f"{district} {place} {number}"
             installed = datetime.date(2024, 1, 1) + datetime.timedelta(days=rng.randrange(700))

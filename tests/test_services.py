@@ -14,8 +14,9 @@ import httpx
 import pytest
 
 from aedfleet.broker import OPERATOR_USER
+from aedfleet.influxql import query
 from aedfleet.services import LocalServices, Mosquitto, free_port, mqtt_answers
-from aedfleet.testing import operator_client, query, wait_for
+from aedfleet.testing import operator_client, wait_for
 
 pytestmark = pytest.mark.services
 

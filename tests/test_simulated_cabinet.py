@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from pathlib import Path
 
 import pytest
 
 from aedfleet.services import free_port
 from simulator.cabinet import SimulatedCabinet
+from simulator.clock import SimClock
+from simulator.environment import Environment
 
 pytestmark = pytest.mark.asyncio
 
@@ -17,9 +20,11 @@ async def test_opening_outside_maintenance_sounds_the_alarm_and_queues_the_event
     tmp_path: Path,
 ) -> None:
     lines: list[str] = []
+    clock = SimClock()
     cabinet = SimulatedCabinet(
         "bz-bc-001", broker=f"mqtt://127.0.0.1:{free_port()}", password="x",
-        data_dir=tmp_path, log=lines.append, debounce_ms=10, poll_ms=5,
+        data_dir=tmp_path, log=lines.append, debounce_ms=10, poll_ms=5, clock=clock,
+        environment=Environment(random.Random(1), indoor=True, start_ms=clock.start_ms),
     )  # fmt: skip
     cabinet.start()
     try:

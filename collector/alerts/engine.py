@@ -186,9 +186,11 @@ class AlertEngine:
             # hysteresis holds from the first sighting, so a hovering value still fires once
             held = active or (alert is not None and alert.state == "pending")
             finding = rule(state, settings, now_ms, held)
-            silent = name == "offline" and finding is not None and state.status != "offline"
-            if silent and not self._broker_trusted(now_ms):
-                finding = None  # missed heartbeats mean nothing while we lack the broker
+            offline = name == "offline" and finding is not None and not active
+            if offline and not self._broker_trusted(now_ms):
+                # without the broker (and for a heartbeat window after), neither silence nor a
+                # last will says anything of the cabinet: a stopping broker sends every will
+                finding = None
             if finding is not None and is_offline and name != "offline" and not active:
                 finding = None  # an offline cabinet raises nothing else
             transitions += self._advance(key, alert, finding, now_ms)
@@ -213,7 +215,10 @@ class AlertEngine:
         alert.clear_since_ms = 0
         alert.summary = finding.summary
         if alert.state == "pending":
-            if now_ms - alert.changed_ms < FIRE_AFTER_MS.get(rule, 0):
+            hold_ms = FIRE_AFTER_MS.get(rule, 0)
+            if rule == "offline":
+                hold_ms = self.settings_for(cabinet_id).offline_hold_s * 1000
+            if now_ms - alert.changed_ms < hold_ms:
                 return []
             alert.state = "firing"
             alert.changed_ms = now_ms

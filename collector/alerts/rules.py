@@ -26,6 +26,9 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     door_ajar_after_s: int = 600
     heartbeat_s: int = 300  # telemetry interval: offline after `missed_heartbeats` of them
     missed_heartbeats: int = 3
+    # a stopping broker sends every cabinet's last will just before it drops the collector:
+    # offline is held this long, so the collector sees the broker go before any of them fires
+    offline_hold_s: int = 30
     sleep_grace_s: int = 600  # a sleeping cabinet is late only this long after its wake time
     temp_low_c: float = 0.0
     temp_high_c: float = 50.0

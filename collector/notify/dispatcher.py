@@ -52,7 +52,9 @@ class Dispatcher:
         write_line: Callable[[str], None],
         *,
         base_backoff_ms: int = 1000,
+        clock: Callable[[], int] = wall_ms,
     ) -> None:
+        self._clock = clock
         self._store = store
         self._notifiers = notifiers
         self._write_line = write_line
@@ -67,7 +69,7 @@ class Dispatcher:
         tasks: set[asyncio.Task[None]] = set()
         while True:
             self.wake.clear()
-            for item in self._store.due(wall_ms()):
+            for item in self._store.due(self._clock()):
                 if item.notification.key in self._in_flight:
                     continue
                 await slots.acquire()
@@ -90,7 +92,7 @@ class Dispatcher:
             if attempts < MAX_ATTEMPTS:
                 outcome = "retry"
                 backoff = self._base_backoff_ms * 2 ** (attempts - 1)
-                retry_at = wall_ms() + int(backoff * random.uniform(0.8, 1.2))
+                retry_at = self._clock() + int(backoff * random.uniform(0.8, 1.2))
             else:
                 outcome = "failed"
         except UnknownOutcomeError as failure:
@@ -101,7 +103,7 @@ class Dispatcher:
             self._in_flight.discard(notification.key)
             slots.release()
         status = {"retry": "pending"}.get(outcome, outcome)
-        now = wall_ms()
+        now = self._clock()
         self._store.record(
             notification.key, status=status, now_ms=now, error=error,
             provider_id=provider_id, retry_at_ms=retry_at,

@@ -166,7 +166,8 @@ def test_a_sleeping_cabinet_is_not_offline_until_it_oversleeps() -> None:
     wake = T0 + 60 * MIN
     alerts.on_message(p.Sleeping(v=1, id=CAB, seq=2, ts=T0, sync=True, wake=wake), T0)
     assert kinds(alerts.tick(wake + 5 * MIN), "offline") == []
-    assert kinds(alerts.tick(wake + 11 * MIN), "offline") == ["firing"]
+    alerts.tick(wake + 11 * MIN)
+    assert kinds(alerts.tick(wake + 12 * MIN), "offline") == ["firing"]
 
 
 def test_no_offline_storm_while_the_collector_lacks_the_broker() -> None:
@@ -181,7 +182,43 @@ def test_no_offline_storm_while_the_collector_lacks_the_broker() -> None:
     out += alerts.tick(T0 + 62 * MIN)
     assert kinds(out, "offline") == []
     # once the broker has been back for a whole heartbeat window, silence means something
-    assert len(kinds(alerts.tick(T0 + 77 * MIN), "offline")) == 50
+    alerts.tick(T0 + 77 * MIN)
+    assert len(kinds(alerts.tick(T0 + 78 * MIN), "offline")) == 50
+
+
+def test_the_wills_of_a_restarting_broker_raise_no_offline_storm() -> None:
+    alerts = AlertEngine(Settings(), broker_grace_ms=15 * MIN)
+    alerts.broker_connected(True, T0 - 60 * MIN)
+    cabinets = [f"bz-bc-{number:03d}" for number in range(50)]
+    for cabinet in cabinets:
+        alerts.on_message(p.Online(v=1, id=cabinet, seq=1, ts=T0, sync=True, fw="1"), T0)
+    # the broker stops: it sends every cabinet's last will, then drops us
+    at = T0 + MIN
+    for cabinet in cabinets:
+        alerts.on_message(p.Offline(v=1, id=cabinet, seq=2, ts=at, sync=True), at)
+    out = alerts.tick(at + 1000)
+    alerts.broker_connected(False, at + 2000)
+    out += alerts.tick(at + 60_000)
+    alerts.broker_connected(True, at + 90_000)  # back after a minute and a half
+    out += alerts.tick(at + 120_000)
+    for cabinet in cabinets[:-1]:  # all but one reconnect within their backoff
+        alerts.on_message(p.Online(v=1, id=cabinet, seq=3, ts=at, sync=True, fw="1"), at + 150_000)
+    out += alerts.tick(at + 10 * MIN)
+    assert kinds(out, "offline") == []
+    for cabinet in cabinets[:-1]:  # and keep reporting
+        alerts.on_message(p.Online(v=1, id=cabinet, seq=4, ts=at, sync=True, fw="1"), at + 15 * MIN)
+    # the one still gone once the broker has been back a heartbeat window is really offline
+    out = alerts.tick(at + 18 * MIN) + alerts.tick(at + 19 * MIN)
+    assert [(t.cabinet_id, t.kind) for t in out if t.rule == "offline"] == [
+        (cabinets[-1], "firing")
+    ]
+
+
+def test_a_last_will_fires_after_the_broker_shutdown_hold() -> None:
+    alerts = engine()
+    alerts.on_message(p.Offline(v=1, id=CAB, seq=1, ts=T0, sync=True), T0 + MIN)
+    assert kinds(alerts.tick(T0 + MIN + 20_000), "offline") == []
+    assert kinds(alerts.tick(T0 + MIN + 31_000), "offline") == ["firing"]
 
 
 def test_expiry_warnings_escalate_90_60_30_then_expire() -> None:

@@ -15,8 +15,9 @@ from click.testing import CliRunner
 from paho.mqtt.enums import CallbackAPIVersion
 
 from aedfleet.cli import main
+from aedfleet.influxql import query
 from aedfleet.services import LocalServices
-from aedfleet.testing import CollectorProcess, operator_client, query, wait_for
+from aedfleet.testing import CollectorProcess, operator_client, wait_for
 from collector.clock import wall_ms
 from collector.topics import topic_for
 from tests.fake_providers import (
@@ -147,8 +148,10 @@ def test_door_opening_texts_duty_and_guardian_repeats_until_ack_and_resolves(
 def test_one_offline_alert_per_outage_from_the_last_will(
     services: LocalServices, twilio: FakeTwilio, tmp_path: Path
 ) -> None:
-    collector = CollectorProcess(services, tmp_path, database="alerts_offline", ids=[A],
-                                 **twilio_config(twilio))  # fmt: skip
+    collector = CollectorProcess(
+        services, tmp_path, database="alerts_offline", ids=[A],
+        **{**twilio_config(twilio), "alerts": {**FAST, "broker_grace_s": 1, "offline_hold_s": 1}},
+    )  # fmt: skip
     collector.process.start()
     will = f'{{"v":1,"id":"{A}","state":"offline","seq":1,"ts":{wall_ms()},"sync":true}}'
     device = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=A)

@@ -13,13 +13,13 @@ from threading import Thread
 import pytest
 from paho.mqtt.client import topic_matches_sub
 
+from aedfleet.influxql import query
 from aedfleet.services import LocalServices, running_services
 from aedfleet.testing import (
     CollectorProcess,
     Publisher,
     cabinet_ids,
     count,
-    query,
     telemetry_stream,
     wait_for,
 )

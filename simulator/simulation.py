@@ -1,0 +1,199 @@
+"""`aedfleet simulate`: a planned fleet through the real Mosquitto, the collector (in this
+process, on the simulation's clock) and the real InfluxDB, with a live progress display, a
+summary, and a check that the collector ended up with what every scenario states."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Final, NamedTuple
+
+import msgspec
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from aedfleet.broker import COLLECTOR_USER
+from aedfleet.services import LocalServices, free_port
+from collector.config import CollectorConfig
+from collector.inventory import write_inventory
+from collector.service import Collector
+from simulator.clock import SimClock
+from simulator.fleet import PlannedCabinet, choose, plan_fleet
+from simulator.runner import FleetRunner, FleetStats
+from simulator.scenario import load_library
+from simulator.verify import Mismatch, mismatches, observe
+
+HEARTBEAT_SIM_S: Final = 300  # simulated telemetry interval: the collector's heartbeat
+DUTY_OFFICER: Final = "+8613700000000"
+MARKER: Final = ".aedfleet-simulation"  # a work folder we made, and may empty
+
+
+class Outcome(NamedTuple):
+    plan: list[PlannedCabinet]
+    stats: FleetStats
+    real_s: float
+    simulated_ms: int
+    mismatches: list[Mismatch]
+    database: str
+
+
+def collector_config(
+    services: LocalServices, workdir: Path, inventory: Path, client_id: str, **alerts: Any
+) -> CollectorConfig:
+    """The collector as a programme would run it, against the project's own services, with
+    SMS going to the local outbox file (nothing is sent)."""
+    return msgspec.convert(
+        {
+            "mqtt": {"url": services.mosquitto.url, "username": COLLECTOR_USER,
+                     "password": services.mosquitto.password(COLLECTOR_USER),
+                     "client_id": client_id},
+            "influx": {"url": services.influxdb.url, "database": "aedfleet"},
+            "spool": {"dir": str(workdir / "spool")},
+            "fleet": {"inventory": str(inventory)},
+            "http": {"listen": f"127.0.0.1:{free_port()}"},
+            "alerts": {"state_dir": str(workdir / "state"), **alerts},
+            "notify": {"sms_provider": "outbox", "outbox_path": str(workdir / "sms-outbox.txt"),
+                       "duty_officers": [DUTY_OFFICER], "quiet_hours": ""},
+        },
+        CollectorConfig,
+    )  # fmt: skip
+
+
+def fresh_workdir(workdir: Path) -> None:
+    """Empty the work folder of an earlier simulation; refuse a folder we did not make."""
+    if workdir.exists() and any(workdir.iterdir()):
+        if not (workdir / MARKER).exists():
+            raise SystemExit(f"{workdir} is not empty and not a simulation folder; choose another")
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    (workdir / MARKER).write_text("made by aedfleet simulate; emptied by the next run\n")
+
+
+def simulate(
+    *,
+    cabinets: int,
+    scenarios: str,
+    seed: int,
+    speed: float,
+    workdir: Path,
+    duration_ms: int | None = None,
+    console: Console | None = None,
+) -> Outcome:
+    console = console or Console()
+    library = load_library()
+    clock = SimClock(speed)
+    local = datetime.timezone(datetime.timedelta(hours=8))
+    start_date = datetime.datetime.fromtimestamp(clock.start_ms / 1000, local).date()
+    plan = plan_fleet(cabinets, choose(library, scenarios), library, seed=seed,
+                      start_date=start_date)  # fmt: skip
+    duration_ms = duration_ms or max(p.scenario.duration_ms for p in plan)
+    fresh_workdir(workdir)
+    logging.basicConfig(filename=workdir / "collector.log", level=logging.WARNING, force=True,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    services = LocalServices(workdir, [p.cabinet.id for p in plan])
+    console.print(f"starting Mosquitto and InfluxDB for {cabinets} cabinets in {workdir}")
+    services.start()
+    try:
+        return asyncio.run(_run(services, plan, clock, workdir, duration_ms, console))
+    finally:
+        services.stop()
+
+
+async def _run(
+    services: LocalServices,
+    plan: list[PlannedCabinet],
+    clock: SimClock,
+    workdir: Path,
+    duration_ms: int,
+    console: Console,
+) -> Outcome:
+    inventory = workdir / "inventory.csv"
+    write_inventory(inventory, [p.cabinet for p in plan])
+    telemetry_s = max(1, round(HEARTBEAT_SIM_S / clock.speed))
+    config = collector_config(services, workdir, inventory, "simulation-collector",
+                              heartbeat_s=round(telemetry_s * clock.speed),
+                              tick_ms=max(50, round(6000 / clock.speed)))  # fmt: skip
+    collector = Collector(config, {p.cabinet.id: p.cabinet for p in plan}, clock.now_ms)
+    stop_collector = asyncio.Event()
+    collecting = asyncio.create_task(collector.run(stop_collector))
+    await asyncio.wait_for(collector.subscribed(), 30)
+
+    async def restart_broker(down_s: float) -> None:
+        await asyncio.to_thread(services.mosquitto.process.stop)
+        await asyncio.sleep(down_s)
+        await asyncio.to_thread(services.mosquitto.process.start)
+
+    fleet = FleetRunner(plan, broker_url=services.mosquitto.url,
+                        password_of=services.mosquitto.password, clock=clock, workdir=workdir,
+                        telemetry_s=telemetry_s, restart_broker=restart_broker)  # fmt: skip
+    started = time.monotonic()
+    try:
+        await fleet.start()
+        await _show_progress(fleet, clock, duration_ms, console)
+        # let the last messages reach the broker and the collector store them
+        deadline = time.monotonic() + 60
+        while not fleet.drained() and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(2)
+    finally:
+        stop_collector.set()
+        await collecting
+        stats = fleet.stats()
+        await fleet.stop()
+    real_s = time.monotonic() - started
+    seen = observe(services.influxdb.url, config.influx.database, clock.start_ms,
+                   Path(config.alerts.state_dir))  # fmt: skip
+    outcome = Outcome(plan, stats, real_s, clock.elapsed_ms(), mismatches(plan, seen),
+                      config.influx.database)  # fmt: skip
+    console.print(summary(outcome))
+    return outcome
+
+
+async def _show_progress(
+    fleet: FleetRunner, clock: SimClock, duration_ms: int, console: Console
+) -> None:
+    columns = (
+        TextColumn("simulated {task.fields[simulated]}"), BarColumn(), TimeElapsedColumn(),
+        TextColumn("connected {task.fields[connected]}/{task.fields[cabinets]}"),
+        TextColumn("{task.fields[rate]:>7.0f} msgs/s"), TextColumn("errors {task.fields[errors]}"),
+    )  # fmt: skip
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("fleet", total=duration_ms, simulated="0m", connected=0,
+                                 cabinets=len(fleet.cabinets), rate=0.0, errors=0)  # fmt: skip
+        last_delivered, last_at = 0, time.monotonic()
+        while (elapsed := clock.elapsed_ms()) < duration_ms:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.sleep(0.5)
+            stats, now = fleet.stats(), time.monotonic()
+            rate = (stats.delivered - last_delivered) / max(1e-3, now - last_at)
+            last_delivered, last_at = stats.delivered, now
+            progress.update(task, completed=min(elapsed, duration_ms),
+                            simulated=f"{elapsed // 60_000}m", connected=stats.connected,
+                            rate=rate, errors=stats.errors)  # fmt: skip
+
+
+def summary(outcome: Outcome) -> Table:
+    stats = outcome.stats
+    table = Table(title=(
+        f"{stats.cabinets} cabinets, {outcome.simulated_ms / 60_000:.0f} simulated minutes in "
+        f"{outcome.real_s:.0f} s: {stats.delivered} messages "
+        f"({stats.delivered / max(outcome.real_s, 1e-3):.0f}/s), {stats.errors} link errors"
+    ))  # fmt: skip
+    for column in ("scenario", "cabinets", "result"):
+        table.add_column(column)
+    by_scenario: dict[str, list[str]] = {}
+    for planned in outcome.plan:
+        by_scenario.setdefault(planned.scenario.name, []).append(planned.cabinet.id)
+    for name, ids in sorted(by_scenario.items()):
+        wrong = [m for m in outcome.mismatches if m.scenario == name]
+        result = "[green]as stated[/]" if not wrong else "\n".join(
+            f"[red]{m.cabinet} {m.what}: expected {m.expected}, found {m.found}[/]" for m in wrong
+        )  # fmt: skip
+        table.add_row(name, str(len(ids)), result)
+    return table
