@@ -60,6 +60,13 @@ class PointEncoder:
             self._tags[cabinet_id] = cached
         return cached
 
+    def place(self, cabinet_id: str) -> str:
+        """`,name=..,lat=..,lon=..` fields from the inventory (for maps and tables), or ''."""
+        cabinet = self._inventory.get(cabinet_id)
+        if cabinet is None:
+            return ""
+        return f",name={lp.string(cabinet.name)},lat={cabinet.lat!r},lon={cabinet.lon!r}"
+
     def days_until(self, expiry: datetime.date, ts_ms: int) -> int:
         """Whole days from the message's local date to the expiry date; negative once expired."""
         today = (ts_ms + self._utc_offset_ms) // _MS_PER_DAY

@@ -55,6 +55,7 @@ class App:
             config["username"],
             config["password"],
             self._on_config,
+            self.wake.set,  # a lost connection wakes the sender, which then reconnects
         )
         self.config_topic = report.topic(prefix, ident, "config")
         if board.reset_cause() != "deep_sleep":  # a wake-up is not a boot worth reporting
@@ -247,8 +248,8 @@ class App:
             item = self.outbox.peek()
             if item is None:
                 self.wake.clear()
-                try:
-                    await asyncio.wait_for(self.wake.wait(), 1)
+                try:  # woken by a new message or a lost connection
+                    await asyncio.wait_for(self.wake.wait(), self.config["keepalive_s"])
                 except asyncio.TimeoutError:
                     pass
                 continue

@@ -73,6 +73,7 @@ class Link:
         username="",
         password="",
         on_message=None,
+        on_down=None,
     ):
         self.host = host
         self.port = port
@@ -84,6 +85,7 @@ class Link:
         self.username = username
         self.password = password
         self.on_message = on_message
+        self.on_down = on_down  # called whenever the connection is gone, however it went
         self.connected = False
         self.last_rx_ticks = ticks_ms()
         self._reader = None
@@ -235,6 +237,8 @@ class Link:
                 writer.close()
             except OSError:
                 pass
+        if self.on_down is not None:
+            self.on_down()
 
     async def close(self, clean=False):
         """Drop the connection; with clean=True say DISCONNECT first (no last will)."""

@@ -118,9 +118,11 @@ class SimulatedCabinet:
         self._task = asyncio.create_task(self.app.run())
 
     async def stop(self) -> None:
-        if self._task is not None:
+        # CPython 3.11's wait_for can swallow a cancellation that meets a timeout (the
+        # firmware waits with timeouts everywhere): cancel until the task is really done
+        while self._task is not None and not self._task.done():
             self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await asyncio.wait([self._task], timeout=0.1)
         if self.app is not None:
             await self.app.link.close()
 

@@ -39,6 +39,7 @@ class FleetRunner:
         telemetry_s: int,
         restart_broker: Callable[[float], Coroutine[Any, Any, None]] | None = None,
         connects_per_s: float = CONNECTS_PER_S,
+        poll_ms: int = POLL_MS,
         **firmware: Any,
     ) -> None:
         self.plan = plan
@@ -60,7 +61,7 @@ class FleetRunner:
                     start_ms=clock.start_ms,
                 ),
                 telemetry_s=telemetry_s,
-                poll_ms=POLL_MS,
+                poll_ms=poll_ms,
                 **planned.firmware,
                 **firmware,
             )
