@@ -42,7 +42,7 @@ def test_no_offline_storm_when_the_collector_loses_the_broker(
     with FakeTwilio().running() as twilio:
         collector = CollectorProcess(
             own_services, tmp_path / "c", database="no_storm", ids=CABINETS,
-            alerts={"tick_ms": 200, "heartbeat_s": 2, "missed_heartbeats": 2},
+            alerts={"tick_ms": 200, "heartbeat_s": 2, "missed_heartbeats": 2, "offline_hold_s": 1},
             **twilio_collector_sections(twilio.url, ["+8613700000001"]),
         )  # fmt: skip
         collector.process.start()
