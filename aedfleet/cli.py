@@ -6,17 +6,21 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
 import click
 import httpx
+from grafana_client.client import GrafanaException
 
 from aedfleet import broker, firmware_tools
+from aedfleet.influxql import InfluxQLError
 from aedfleet.services import ServiceError, running_services
 from collector.config import ConfigError, load_config
 from collector.inventory import InventoryError, load_inventory
 from collector.service import Collector
+from dashboards import check, provisioning, push
 from simulator.demo import run_demo
 from simulator.demo_fleet import demo_inventory
 from simulator.scenario import ScenarioError, duration_ms, load_library
@@ -170,6 +174,103 @@ def simulate(cabinets: int, scenarios: str, seed: int, speed: float, duration: s
         raise click.ClickException(str(error)) from error
     if outcome.mismatches:
         raise SystemExit(1)
+
+
+@main.group()
+def dashboards() -> None:
+    """Grafana dashboards for the ops room: provisioning files, upload, query check.
+
+    Example: aedfleet dashboards build --out grafana
+    """
+
+
+@dashboards.command("build")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write provisioning/ and dashboards/ into.",
+)
+@click.option(
+    "--dashboards-path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where Grafana will read the dashboard JSON (default: OUT/dashboards).",
+)
+def dashboards_build(out: Path, dashboards_path: Path | None) -> None:
+    """Write Grafana provisioning: the InfluxDB data source (credentials from environment
+    variables), the dashboard provider and the dashboards' JSON.
+
+    Example: aedfleet dashboards build --out /etc/grafana/aedfleet
+    """
+    for path in provisioning.build(out, dashboards_path):
+        click.echo(path)
+
+
+@dashboards.command("push")
+@click.option("--url", required=True, help="Grafana's URL, e.g. http://grafana:3000")
+@click.option(
+    "--token",
+    envvar="AEDFLEET_GRAFANA_TOKEN",
+    required=True,
+    help="A service account token (or AEDFLEET_GRAFANA_TOKEN).",
+)
+@click.option(
+    "--influx-url",
+    envvar="AEDFLEET_INFLUX_URL",
+    required=True,
+    help="InfluxDB as Grafana reaches it (or AEDFLEET_INFLUX_URL).",
+)
+@click.option(
+    "--database", envvar="AEDFLEET_INFLUX_DATABASE", default="aedfleet", show_default=True
+)
+@click.option("--username", envvar="AEDFLEET_INFLUX_USERNAME", default="")
+@click.option("--password", envvar="AEDFLEET_INFLUX_PASSWORD", default="")
+def dashboards_push(url: str, token: str, influx_url: str, database: str, username: str,
+                    password: str) -> None:  # fmt: skip
+    """Upload the data source, folder and dashboards to a running Grafana; run it again after
+    an upgrade: it updates them in place.
+
+    Example: AEDFLEET_GRAFANA_TOKEN=glsa_... aedfleet dashboards push --url http://grafana:3000
+    --influx-url http://influxdb:8086
+    """
+    try:
+        pushed = push.push(url, token, influx_url=influx_url, database=database,
+                           username=username, password=password)  # fmt: skip
+    except GrafanaException as error:
+        raise click.ClickException(f"Grafana refused: {error}") from error
+    click.echo(f"data source {pushed.datasource}, folder {pushed.folder}")
+    for uid, version in pushed.dashboards.items():
+        click.echo(f"dashboard {uid} now at version {version}")
+
+
+@dashboards.command("check")
+@click.option("--influx-url", envvar="AEDFLEET_INFLUX_URL", required=True)
+@click.option(
+    "--database", envvar="AEDFLEET_INFLUX_DATABASE", default="aedfleet", show_default=True
+)
+@click.option(
+    "--hours",
+    type=float,
+    default=24.0,
+    show_default=True,
+    help="The dashboard time range: the last HOURS hours.",
+)
+@click.option("--cabinet", default="", help="Value for the cabinet dashboard's variable.")
+def dashboards_check(influx_url: str, database: str, hours: float, cabinet: str) -> None:
+    """Run every panel's, annotation's and variable's query against InfluxDB as Grafana
+    would, and show how many rows each returns.
+
+    Example: aedfleet dashboards check --influx-url http://127.0.0.1:8086 --cabinet bz-bc-001
+    """
+    end_ms = int(time.time() * 1000)
+    try:
+        results = check.run(influx_url, database, start_ms=end_ms - int(hours * 3_600_000),
+                            end_ms=end_ms, variables={"cabinet": cabinet})  # fmt: skip
+    except (InfluxQLError, httpx.HTTPError) as error:
+        raise click.ClickException(str(error)) from error
+    for q, rows in results:
+        click.echo(f"{len(rows):6} rows  {q.dashboard} / {q.panel} [{q.ref_id}]")
 
 
 @main.group()

@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import aiohttp
 import msgspec
@@ -31,6 +31,7 @@ from collector.notify.twilio import TwilioNotifier
 from collector.notify.webhook import WebhookNotifier
 
 log = logging.getLogger("aedfleet.alerts")
+OPEN_KINDS: Final = ("firing", "repeat", "escalated", "acknowledged")
 SWEEP_EVERY_MS = 5_000
 SAVE_EVERY_MS = 30_000
 SLICE = 250  # cabinets judged between two looks at the network
@@ -219,10 +220,14 @@ class Alerting:
         return channels | ({"webhook"} if notify.webhook_url else set())
 
     def _alert_line(self, t: Transition) -> str:
+        # `open` and `level` repeat the transition's outcome and severity as fields, so a
+        # dashboard can ask for each alert's latest state (InfluxQL cannot last() a tag)
+        is_open = int(t.kind in OPEN_KINDS)
         return (
             f"alert{self._encoder.tags(t.cabinet_id)},rule={lp.tag(t.rule)},kind={t.kind},"
             f"severity={t.severity} summary={lp.string(t.summary)},since_ms={t.since_ms}i,"
-            f"number={t.number}i,silenced={lp.boolean(t.silenced)} {t.at_ms}"
+            f"number={t.number}i,silenced={lp.boolean(t.silenced)},open={is_open}i,"
+            f"level={lp.string(t.severity)} {t.at_ms}"
         )
 
     # --- readiness -------------------------------------------------------------------------

@@ -38,6 +38,7 @@ class Outcome(NamedTuple):
     plan: list[PlannedCabinet]
     stats: FleetStats
     real_s: float
+    start_ms: int  # simulated time the run began
     simulated_ms: int
     mismatches: list[Mismatch]
     database: str
@@ -149,8 +150,8 @@ async def _run(
     real_s = time.monotonic() - started
     seen = observe(services.influxdb.url, config.influx.database, clock.start_ms,
                    Path(config.alerts.state_dir))  # fmt: skip
-    outcome = Outcome(plan, stats, real_s, clock.elapsed_ms(), mismatches(plan, seen),
-                      config.influx.database)  # fmt: skip
+    outcome = Outcome(plan, stats, real_s, clock.start_ms, clock.elapsed_ms(),
+                      mismatches(plan, seen), config.influx.database)  # fmt: skip
     console.print(summary(outcome))
     return outcome
 

@@ -4,32 +4,25 @@ InfluxDB; the collector must end up with exactly what each scenario states."""
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
-
 import pytest
-from rich.console import Console
 
 from simulator.scenario import BASE, load_library
-from simulator.simulation import simulate
+from tests.integration.conftest import SimulatedFleet
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
 
-def test_two_hundred_cabinets_every_scenario_once(tmp_path: Path) -> None:
-    shown = io.StringIO()
-    console = Console(file=shown, width=200)
-    outcome = simulate(cabinets=200, scenarios="all", seed=11, speed=60,
-                       workdir=tmp_path / "sim", console=console)  # fmt: skip
+def test_two_hundred_cabinets_every_scenario_once(simulated_fleet: SimulatedFleet) -> None:
+    outcome, shown = simulated_fleet.outcome, simulated_fleet.shown
     played = {p.scenario.name for p in outcome.plan}
     assert played == set(load_library())
     assert sum(p.scenario.name != BASE for p in outcome.plan) == len(played) - 1
-    assert outcome.mismatches == [], shown.getvalue()
+    assert outcome.mismatches == [], shown
     assert outcome.stats.cabinets == outcome.stats.connected == 200
     # every cabinet reported all along: a telemetry message per simulated 5 minutes at least
     assert outcome.stats.delivered >= 200 * outcome.simulated_ms // 300_000
     # the emergency reached the duty officer's phone (the demo outbox stands in for SMS)
     emergency = next(p.cabinet for p in outcome.plan if p.scenario.name == "emergency_opening")
-    sms = (tmp_path / "sim" / "sms-outbox.txt").read_text(encoding="utf-8")
+    sms = (simulated_fleet.workdir / "sms-outbox.txt").read_text(encoding="utf-8")
     assert any(emergency.name in line and "AED removed" in line for line in sms.splitlines())
-    assert "as stated" in shown.getvalue() and "expected" not in shown.getvalue()
+    assert "as stated" in shown and "expected" not in shown

@@ -86,8 +86,8 @@ def test_repeated_steps_expand_in_time_order() -> None:
     library = load_library()
     actions = timeline(library["wifi_flapping"])
     wifi = [(a.at_ms // 1000, a.value) for a in actions if a.name == "wifi"]
-    assert len(wifi) == 44
-    assert wifi[:4] == [(60, False), (100, True), (180, False), (220, True)]
+    assert len(wifi) == 48
+    assert wifi[:4] == [(720, False), (760, True), (840, False), (880, True)]
     assert actions == sorted(actions, key=lambda a: a.at_ms)
     drain = timeline(library["battery_drain"])
     assert Action(300_000, "ramp", "batt_v", 11.3, 2_400_000) in drain
