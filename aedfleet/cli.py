@@ -100,6 +100,13 @@ def demo(workdir: Path, emergency_after: float) -> None:
                 f"{services.mosquitto.tls_port} with CA {services.mosquitto.files.tls.ca_cert}"
             )
             click.echo(f"data and logs in {services.workdir}")
+            grafana = services.workdir / "grafana"
+            provisioning.build(grafana)
+            click.echo(
+                f"Grafana provisioning in {grafana}: start Grafana 10+ with "
+                f"GF_PATHS_PROVISIONING={grafana / 'provisioning'} "
+                f"AEDFLEET_INFLUX_URL={services.influxdb.url} AEDFLEET_INFLUX_DATABASE=aedfleet"
+            )
             click.echo("Press Ctrl-C to stop.")
             # a Ctrl-C before the demo's own handler is in place must still stop cleanly
             with contextlib.suppress(KeyboardInterrupt):
