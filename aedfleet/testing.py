@@ -21,7 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from aedfleet.broker import COLLECTOR_USER, OPERATOR_USER
 from aedfleet.firmware_tools import FIRMWARE_DIR, micropython_command, micropython_path
-from aedfleet.influxql import query
+from aedfleet.influxql import InfluxQLError, query
 from aedfleet.services import LocalServices, ManagedProcess, free_port
 from collector.inventory import Cabinet, write_inventory
 from collector.topics import topic_for
@@ -126,9 +126,19 @@ class CollectorProcess:
         return httpx.get(f"http://127.0.0.1:{self.http_port}/metrics", timeout=2).text
 
 
+def rows_so_far(influx_url: str, database: str, influxql: str) -> list[dict[str, Any]]:
+    """The query's rows, or none while the collector has not yet created the database."""
+    try:
+        return query(influx_url, database, influxql)
+    except InfluxQLError as error:
+        if "database not found" in str(error):
+            return []
+        raise
+
+
 def count(influx_url: str, database: str, measurement: str, where: str = "") -> int:
     clause = f" WHERE {where}" if where else ""
-    rows = query(influx_url, database, f'SELECT count("seq") FROM "{measurement}"{clause}')
+    rows = rows_so_far(influx_url, database, f'SELECT count("seq") FROM "{measurement}"{clause}')
     return int(rows[0]["count"]) if rows else 0
 
 

@@ -26,13 +26,12 @@ from aedfleet.services import LocalServices, running_services
 from aedfleet.testing import Recorder
 from simulator.clock import SimClock
 from simulator.fleet import plan_fleet
-from simulator.runner import FleetRunner
+from simulator.runner import CONNECTS_PER_S, FleetRunner
 from simulator.scenario import load_library
 
 link: Any = importlib.import_module("link")  # the firmware's (on sys.path via simulator)
 report: Any = importlib.import_module("report")
 KEEPALIVE_S = 30
-CONNECTS_PER_S = 250  # a district powering back up; faster storms overload this 2-core box
 TELEMETRY_S = 60
 POLL_MS = 5000  # the simulated board wakes at once on a switch change; this paces telemetry checks
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
@@ -118,7 +117,7 @@ async def simulated_fleet(
     fleet = FleetRunner(plan, broker_url=services.mosquitto.url,
                         password_of=services.mosquitto.password, clock=SimClock(),
                         workdir=workdir, telemetry_s=TELEMETRY_S, keepalive_s=KEEPALIVE_S,
-                        connects_per_s=CONNECTS_PER_S, poll_ms=POLL_MS)  # fmt: skip
+                        poll_ms=POLL_MS)  # fmt: skip
     await fleet.start()
     while (stats := fleet.stats()).connected < len(plan) and time.monotonic() - started < 600:
         await asyncio.sleep(1)

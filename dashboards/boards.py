@@ -5,7 +5,7 @@ docs/storage.md and docs/alerts.md, with Grafana's `$timeFilter`, `$__interval` 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import Final, TypeVar
 
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as board
@@ -34,6 +34,14 @@ def readiness_mappings() -> list[model.ValueMapping]:
         for index, (state, (text, color)) in enumerate(STATES.items())
     }
     return [model.ValueMap(options)]
+
+
+P = TypeVar("P", geomap.Panel, stat.Panel, table.Panel, timeseries.Panel)
+
+
+def panel(kind: Callable[[], P], title: str, width: int, height: int) -> P:
+    """A panel on the provisioned data source, `width` of the 24 grid columns wide."""
+    return kind().datasource(DATASOURCE).title(title).span(width).height(height)
 
 
 def thresholds(*steps: tuple[float | None, str]) -> board.ThresholdsConfig:
@@ -122,10 +130,7 @@ def fleet_overview() -> board.Dashboard:
             model.DynamicConfigValue(id_val="color", value={"mode": "fixed", "fixedColor": colour}),
         ])  # fmt: skip
     readiness_table = (
-        table.Panel().datasource(DATASOURCE)
-        .title("Readiness per cabinet")
-        .span(24)
-        .height(12)
+        panel(table.Panel, "Readiness per cabinet", 24, 12)
         .with_target(Query(LATEST_READINESS, ref_id="A", table=True))
         .with_target(Query(
             'SELECT last("batt_v") AS "backup battery", last("temp_c") AS "temperature" '
@@ -221,20 +226,14 @@ def incidents() -> board.Dashboard:
             "AND \"kind\" != 'repeat'",
             text="summary", tags="cabinet,rule,kind", color="red"))
         .with_panel(
-            timeseries.Panel().datasource(DATASOURCE)
-            .title("Doors opened and AEDs removed")
-            .span(24)
-            .height(8)
+            panel(timeseries.Panel, "Doors opened and AEDs removed", 24, 8)
             .draw_style(common.GraphDrawStyle.POINTS)
             .point_size(10)
             .with_target(Query(f'SELECT "seq" FROM "event" {openings} GROUP BY "cabinet", "ev"',
                                alias="$tag_cabinet $tag_ev"))
         )
         .with_panel(
-            table.Panel().datasource(DATASOURCE)
-            .title("Open alerts")
-            .span(12)
-            .height(10)
+            panel(table.Panel, "Open alerts", 12, 10)
             .with_target(Query(OPEN_ALERTS, table=True))
             .override_by_name("since_ms", [
                 SINCE, model.DynamicConfigValue(id_val="displayName", value="open since")])
@@ -245,28 +244,19 @@ def incidents() -> board.Dashboard:
                 COLOURED_CELL])
         )
         .with_panel(
-            table.Panel().datasource(DATASOURCE)
-            .title("Openings in the range")
-            .span(12)
-            .height(10)
+            panel(table.Panel, "Openings in the range", 12, 10)
             .with_target(Query(f'SELECT "seq", "delay_ms" FROM "event" {openings} '
                                'GROUP BY "cabinet", "district", "site", "ev"', table=True))
         )
         .with_panel(
-            timeseries.Panel().datasource(DATASOURCE)
-            .title("Notifications sent and failed")
-            .span(12)
-            .height(8)
+            panel(timeseries.Panel, "Notifications sent and failed", 12, 8)
             .draw_style(common.GraphDrawStyle.BARS)
             .with_target(Query(
                 'SELECT count("attempts") FROM "notification" WHERE $timeFilter '
                 'GROUP BY time($__interval), "outcome" fill(none)', alias="$tag_outcome"))
         )
         .with_panel(
-            table.Panel().datasource(DATASOURCE)
-            .title("Notifications not delivered")
-            .span(12)
-            .height(8)
+            panel(table.Panel, "Notifications not delivered", 12, 8)
             .with_target(Query(
                 'SELECT "recipient", "error", "attempts" FROM "notification" WHERE '
                 "\"outcome\" != 'sent' AND $timeFilter GROUP BY \"cabinet\", \"rule\", "
@@ -284,7 +274,7 @@ def _trend(
     title: str, influxql: str, unit: str, config: board.ThresholdsConfig
 ) -> timeseries.Panel:
     return (
-        timeseries.Panel().datasource(DATASOURCE).title(title).span(12).height(8).unit(unit).thresholds(config)
+        panel(timeseries.Panel, title, 12, 8).unit(unit).thresholds(config)
         .with_target(Query(influxql, alias=title))
     )  # fmt: skip
 
@@ -315,12 +305,12 @@ def cabinet_detail() -> board.Dashboard:
         .timezone("browser")
         .with_variable(cabinet)
         .with_panel(
-            stat.Panel().datasource(DATASOURCE).title("Readiness").span(6).height(6).mappings(readiness_mappings())
+            panel(stat.Panel, "Readiness", 6, 6).mappings(readiness_mappings())
             .with_target(Query(f'SELECT last("state") FROM "readiness" WHERE {THIS_CABINET}',
                                table=True))
         )
         .with_panel(
-            table.Panel().datasource(DATASOURCE).title("Alerts").span(18).height(6)
+            panel(table.Panel, "Alerts", 18, 6)
             .with_target(Query(f'SELECT "summary", "rule", "kind", "level" FROM "alert" '
                                f"WHERE {THIS_CABINET}", table=True))
         )
@@ -329,16 +319,15 @@ def cabinet_detail() -> board.Dashboard:
         .with_panel(_trend("Wi-Fi signal", reading("rssi_dbm"), "dBm",
                            thresholds((None, "red"), (-85, "yellow"), (-80, "green"))))
         .with_panel(
-            timeseries.Panel().datasource(DATASOURCE).title("Heater").span(12).height(8)
+            panel(timeseries.Panel, "Heater", 12, 8)
             .with_target(Query(device("heater"), alias="heater on"))
         )
         .with_panel(
-            timeseries.Panel().datasource(DATASOURCE).title("Reconnects since boot")
-            .span(12).height(8)
+            panel(timeseries.Panel, "Reconnects since boot", 12, 8)
             .with_target(Query(device("reconnects"), alias="reconnects"))
         )
         .with_panel(
-            table.Panel().datasource(DATASOURCE).title("Events").span(12).height(8)
+            panel(table.Panel, "Events", 12, 8)
             .with_target(Query(f'SELECT "seq", "open_s", "out_s", "dur_s", "code" FROM "event" '
                                f'WHERE {THIS_CABINET} GROUP BY "ev"', table=True))
         )
@@ -360,7 +349,7 @@ def expiring(date_field: str, days_field: str, within_days: int = 90) -> str:
 def maintenance() -> board.Dashboard:
     def worklist(title: str, date_field: str, days_field: str) -> table.Panel:
         return (
-            table.Panel().datasource(DATASOURCE).title(title).span(12).height(14)
+            panel(table.Panel, title, 12, 14)
             .with_target(Query(expiring(date_field, days_field), table=True))
             .with_transformation(transformation("merge"))
             .with_transformation(transformation("organize", excludeByName={"Time": True}))

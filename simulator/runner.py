@@ -16,7 +16,8 @@ from simulator.demo_fleet import is_outdoor
 from simulator.environment import Environment
 from simulator.fleet import PlannedCabinet
 
-CONNECTS_PER_S: Final = 1000  # a fleet powering up is spread out, as after a district outage
+# a fleet powering up is spread out, as after a district outage; 1,000/s overloads 2 cores
+CONNECTS_PER_S: Final = 250
 POLL_MS: Final = 1000  # the simulated board wakes at once on a switch change (like the IRQ)
 
 

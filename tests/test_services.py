@@ -14,9 +14,8 @@ import httpx
 import pytest
 
 from aedfleet.broker import OPERATOR_USER
-from aedfleet.influxql import query
 from aedfleet.services import LocalServices, Mosquitto, free_port, mqtt_answers
-from aedfleet.testing import operator_client, wait_for
+from aedfleet.testing import operator_client, rows_so_far, wait_for
 
 pytestmark = pytest.mark.services
 
@@ -121,23 +120,33 @@ def test_demo_runs_the_fleet_through_the_collector_and_ctrl_c_stops_it(tmp_path:
         stdout=subprocess.PIPE,
         text=True,
     ) as demo:
-        assert demo.stdout is not None
-        lines = [demo.stdout.readline() for _ in range(5)]
-        assert lines[4].startswith("Press Ctrl-C")
-        pids = [int(line.split("(pid ")[1].rstrip(")\n")) for line in lines[:2]]
-        mqtt_url, influx_url = (line.split()[1] for line in lines[:2])
-        host, port = mqtt_url.removeprefix("mqtt://").split(":")
-        operator = OPERATOR_USER
-        credentials = json.loads(
-            (tmp_path / "mosquitto" / "broker" / "credentials.json").read_text()
-        )
-        assert mqtt_answers(host, int(port), username=operator, password=credentials[operator])
-        assert not mqtt_answers(host, int(port))  # anonymous
-        assert httpx.get(f"{influx_url}/ping").status_code == 204
-        # all 80 demo cabinets report through the real broker and collector into InfluxDB
-        cabinets = 'SELECT count("batt_v") FROM "telemetry" GROUP BY "cabinet"'
-        wait_for(lambda: len(query(influx_url, "aedfleet", cabinets)) == 80, 60, "80 cabinets")
-
-        demo.send_signal(signal.SIGINT)
+        try:
+            lines = _demo_runs(demo, tmp_path)
+        finally:
+            if demo.poll() is None:
+                demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=30) == 0
-    assert _wait_gone(pids)
+    assert _wait_gone([int(line.split("(pid ")[1].rstrip(")\n")) for line in lines[:2]])
+
+
+def _demo_runs(demo: subprocess.Popen[str], tmp_path: Path) -> list[str]:
+    """The demo's first lines, once its services, Grafana folder and fleet are checked."""
+    assert demo.stdout is not None
+    lines = [demo.stdout.readline() for _ in range(6)]
+    assert lines[5].startswith("Press Ctrl-C"), lines
+    # the ops room's dashboards, ready for a Grafana to be pointed at
+    grafana = tmp_path / "grafana"
+    assert f"Grafana provisioning in {grafana}" in lines[4]
+    assert (grafana / "provisioning" / "datasources" / "aedfleet.yaml").exists()
+    assert len(list((grafana / "dashboards").glob("*.json"))) == 4
+    mqtt_url, influx_url = (line.split()[1] for line in lines[:2])
+    host, port = mqtt_url.removeprefix("mqtt://").split(":")
+    operator = OPERATOR_USER
+    credentials = json.loads((tmp_path / "mosquitto" / "broker" / "credentials.json").read_text())
+    assert mqtt_answers(host, int(port), username=operator, password=credentials[operator])
+    assert not mqtt_answers(host, int(port))  # anonymous
+    assert httpx.get(f"{influx_url}/ping").status_code == 204
+    # all 80 demo cabinets report through the real broker and collector into InfluxDB
+    cabinets = 'SELECT count("batt_v") FROM "telemetry" GROUP BY "cabinet"'
+    wait_for(lambda: len(rows_so_far(influx_url, "aedfleet", cabinets)) == 80, 60, "80 cabinets")
+    return lines
