@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Final, Literal, NamedTuple, get_args
+from typing import Final, Literal, NamedTuple
 
 import msgspec
 
@@ -25,7 +25,6 @@ Hostile = Literal[
     "malformed", "oversized", "not_utf8", "spoofed_id", "spoofed_topic", "unknown_event",
     "future_ts",
 ]  # fmt: skip
-HOSTILE: Final = get_args(Hostile)
 
 
 class ScenarioError(Exception):
