@@ -225,7 +225,8 @@ def dashboards_build(out: Path, dashboards_path: Path | None) -> None:
 @click.option(
     "--influx-url",
     envvar="AEDFLEET_INFLUX_URL",
-    required=True,
+    default="http://localhost:8086",
+    show_default=True,
     help="InfluxDB as Grafana reaches it (or AEDFLEET_INFLUX_URL).",
 )
 @click.option(

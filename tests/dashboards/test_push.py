@@ -43,6 +43,15 @@ def test_push_creates_then_updates_in_place() -> None:
     assert "dashboard aedfleet-fleet now at version 2" in output
 
 
+def test_url_and_token_are_all_it_needs_on_grafanas_own_host() -> None:
+    grafana = FakeGrafana(TOKEN)
+    with grafana.running() as url:
+        result = CliRunner().invoke(main, ["dashboards", "push", "--url", url, "--token", TOKEN],
+                                    env={"AEDFLEET_INFLUX_URL": None})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert grafana.datasources[DATASOURCE_UID]["url"] == "http://localhost:8086"
+
+
 def test_a_wrong_token_is_reported_and_nothing_is_uploaded() -> None:
     grafana = FakeGrafana(TOKEN)
     with grafana.running() as url:
