@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
-import importlib
 import os
 import tempfile
 import time
@@ -25,12 +24,11 @@ from typing import Any, NamedTuple
 from aedfleet.services import LocalServices, running_services
 from aedfleet.testing import Recorder
 from simulator.clock import SimClock
+from simulator.firmware import link, report
 from simulator.fleet import plan_fleet
 from simulator.runner import CONNECTS_PER_S, FleetRunner
 from simulator.scenario import load_library
 
-link: Any = importlib.import_module("link")  # the firmware's (on sys.path via simulator)
-report: Any = importlib.import_module("report")
 KEEPALIVE_S = 30
 TELEMETRY_S = 60
 POLL_MS = 5000  # the simulated board wakes at once on a switch change; this paces telemetry checks

@@ -5,30 +5,20 @@ simulation's, speaking the real protocol over its own MQTT connection."""
 from __future__ import annotations
 
 import asyncio
-import importlib
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
-from aedfleet.firmware_tools import FIRMWARE_DIR
-
-if str(FIRMWARE_DIR) not in sys.path:
-    sys.path.insert(0, str(FIRMWARE_DIR))  # the firmware's flat modules, as on the board
-# MicroPython code with no type hints: imported by name, so it stays exactly what the board runs
-firmware_app = importlib.import_module("app")
-board_sim = importlib.import_module("board_sim")
-firmware_config = importlib.import_module("config")
-
-from simulator.clock import SimClock  # noqa: E402 - after the firmware path is set
-from simulator.environment import Environment  # noqa: E402
-from simulator.hostile import hostile_message  # noqa: E402
-from simulator.scenario import FLAGS, READINGS, SWITCHES, Action, Hostile  # noqa: E402
+from simulator import firmware
+from simulator.clock import SimClock
+from simulator.environment import Environment
+from simulator.hostile import hostile_message
+from simulator.scenario import FLAGS, READINGS, SWITCHES, Action, Hostile
 
 DAY_MS: Final = 86_400_000
 
 
-_Board: Any = board_sim.Board
+_Board: Any = firmware.board_sim.Board
 
 
 class SimBoard(_Board):  # type: ignore[misc]  # the firmware's untyped MicroPython class
@@ -78,7 +68,7 @@ class SimulatedCabinet:
         self.clock = clock
         self.board = SimBoard(clock, environment)
         self._log = log
-        self.config = firmware_config.merge(
+        self.config = firmware.config.merge(
             {
                 "id": cabinet_id,
                 "broker": broker,
@@ -106,7 +96,7 @@ class SimulatedCabinet:
     def start(self) -> None:
         """Boot the firmware: what was set before this (a skewed clock, a broken heater) is
         what it boots with."""
-        self.app = firmware_app.App(self.config, self.board, log=self._line)
+        self.app = firmware.app.App(self.config, self.board, log=self._line)
         outbox = self.app.outbox
         remove = outbox.remove
 

@@ -3,12 +3,10 @@ scenario. Built from the firmware's own message builder, then broken on purpose.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any, Final
+from typing import Final
 
+from simulator.firmware import report
 from simulator.scenario import Hostile
-
-report: Any = importlib.import_module("report")  # the firmware's (on sys.path via cabinet.py)
 
 TWO_DAYS_MS: Final = 2 * 86_400_000
 OVERSIZE_PAD: Final = 1500  # bytes added past the collector's 1,024-byte limit

@@ -15,6 +15,7 @@ from simulator.clock import SimClock
 from simulator.demo_fleet import is_outdoor
 from simulator.environment import Environment
 from simulator.fleet import PlannedCabinet
+from simulator.scenario import Action
 
 # a fleet powering up is spread out, as after a district outage; 1,000/s overloads 2 cores
 CONNECTS_PER_S: Final = 250
@@ -89,32 +90,31 @@ class FleetRunner:
     async def start(self) -> None:
         """Apply what holds from the first moment (a broken heater, a skewed clock), boot the
         firmware of every cabinet at the fleet's connect rate, and start the timelines."""
+        timelines = []
         for planned in self.plan:
             cabinet = self.cabinets[planned.cabinet.id]
-            for action in planned.actions:
-                if action.at_ms == 0 and action.kind == "set":
-                    await cabinet.apply(action, planned.victim)
+            at_boot = [a for a in planned.actions if a.at_ms == 0 and a.kind == "set"]
+            for action in at_boot:
+                await cabinet.apply(action, planned.victim)
+            later = [a for a in planned.actions if a not in at_boot]
+            if later:
+                timelines.append((cabinet, planned.victim, later))
         step = max(1, int(self._connects_per_s / 20))
         for index, cabinet in enumerate(self.cabinets.values()):
             cabinet.start()
             if index % step == step - 1:
                 await asyncio.sleep(step / self._connects_per_s)
-        self._tasks = [
-            asyncio.create_task(self._drive(planned)) for planned in self.plan if planned.actions
-        ]
+        self._tasks = [asyncio.create_task(self._drive(*timeline)) for timeline in timelines]
 
-    async def _drive(self, planned: PlannedCabinet) -> None:
-        cabinet = self.cabinets[planned.cabinet.id]
-        for action in planned.actions:
-            if action.at_ms == 0 and action.kind == "set":
-                continue  # applied before boot
+    async def _drive(self, cabinet: SimulatedCabinet, victim: str, actions: list[Action]) -> None:
+        for action in actions:
             await self.clock.sleep_until(action.at_ms)
             if action.kind == "broker":
                 if self._restart_broker is not None:  # the cabinet's own timeline goes on
                     restart = self._restart_broker(self.clock.real_s(action.over_ms))
                     self._tasks.append(asyncio.create_task(restart))
             else:
-                await cabinet.apply(action, planned.victim)
+                await cabinet.apply(action, victim)
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 import random
-import sys
 
-from aedfleet.firmware_tools import FIRMWARE_DIR
 from simulator.clock import SimClock
 from simulator.environment import Environment
-
-if str(FIRMWARE_DIR) not in sys.path:
-    sys.path.insert(0, str(FIRMWARE_DIR))
-firmware_cabinet = importlib.import_module("cabinet")
+from simulator.firmware import cabinet as firmware_cabinet
 
 MIN = 60_000
 MIDNIGHT_LOCAL = 1_795_881_600_000  # 2026-11-29 00:00 China Standard Time
