@@ -7,7 +7,9 @@ DEBIAN_PACKAGES := mosquitto mosquitto-clients influxdb
 DEBIAN_COMMANDS := /usr/sbin/mosquitto /usr/bin/mosquitto_sub /usr/bin/influxd
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint setup debian clean
+LOCK := requirements.lock
+
+.PHONY: demo test lint setup debian clean lock
 
 demo: setup
 	$(VENV)/bin/aedfleet demo
@@ -30,12 +32,18 @@ debian:
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES); \
 	fi
 
-# Reinstalled only when the project's dependencies change.
-$(INSTALLED): pyproject.toml
+# Exactly the lock (hash-checked, nothing resolved at install time), then the project itself
+# with --no-deps; reinstalled only when the lock or the project's metadata change.
+$(INSTALLED): $(LOCK) pyproject.toml
 	[ -x $(PY) ] || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r $(LOCK)
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
+
+# Refresh the lock on purpose (runtime and dev dependencies, with hashes) from pyproject's ranges.
+lock: $(INSTALLED)
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --upgrade \
+		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o $(LOCK)
 
 clean:
 	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache
