@@ -152,6 +152,9 @@ def wait_for(predicate: Any, timeout_s: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
+TWO_YEARS_S = 2 * 365 * 86_400
+
+
 async def until(predicate: Any, timeout_s: float, what: str) -> None:
     """wait_for inside an event loop: await a condition up to a generous deadline."""
     deadline = time.monotonic() + timeout_s
@@ -162,12 +165,14 @@ async def until(predicate: Any, timeout_s: float, what: str) -> None:
 
 
 def telemetry_payload(cabinet_id: str, seq: int, ts_ms: int) -> bytes:
-    """A realistic ~230-byte telemetry message in wire order."""
+    """A realistic ~230-byte telemetry message in wire order; its pads expire two years after
+    `ts_ms`, so no run, whatever its date, raises expiry alerts for the whole stream."""
+    pad_exp = datetime.date.fromtimestamp(ts_ms // 1000 + TWO_YEARS_S).isoformat()
     return (
         f'{{"v":1,"id":"{cabinet_id}","seq":{seq},"ts":{ts_ms},"sync":true,"door":false,'
         f'"aed":true,"maint":false,"mains":true,"batt_mv":{12000 + seq % 900},'
         f'"temp_dc":{150 + seq % 100},"heater":false,"rssi":-{50 + seq % 40},"reconn":0,'
-        f'"up_s":{seq * 300},"mem":91000,"drop":0,"fw":"1.0.0","pad_exp":"2027-03-01"}}'
+        f'"up_s":{seq * 300},"mem":91000,"drop":0,"fw":"1.0.0","pad_exp":"{pad_exp}"}}'
     ).encode()
 
 
