@@ -20,18 +20,19 @@ VECTOR_TESTS = ("tests/test_protocol_vectors.py", "tests/test_enrich.py")
 FLOOR = "0.18.6"  # the oldest release pyproject.toml admits (>=0.18) with wheels for 3.11
 
 
+def _print(python: Path, code: str) -> str:
+    """What `code` prints under `python`."""
+    done = subprocess.run([python, "-c", code], check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
 def _layered_venv(name: str, requirement: str) -> Path:
     """A venv whose own site-packages holds msgspec, with the project's venv behind it."""
     home = CACHE / name
     python = home / "bin" / "python"
     if not python.exists():
         venv.EnvBuilder(with_pip=True, clear=True).create(home)
-        purelib = subprocess.run(
-            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+        purelib = _print(python, "import sysconfig; print(sysconfig.get_paths()['purelib'])")
         project_site = sysconfig.get_paths()["purelib"]
         # addsitedir also runs the project venv's .pth files (the editable install's finder)
         line = f"import site; site.addsitedir({project_site!r})\n"
@@ -48,12 +49,7 @@ def _layered_venv(name: str, requirement: str) -> Path:
 )
 def test_golden_vectors_under_msgspec_release(name: str, requirement: str) -> None:
     python = _layered_venv(name, requirement)
-    version = subprocess.run(
-        [python, "-c", "import msgspec; print(msgspec.__version__)"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    version = _print(python, "import msgspec; print(msgspec.__version__)")
     if name == "floor":
         assert version == FLOOR
     result = subprocess.run(
