@@ -259,7 +259,7 @@ OPEN_ALERT_COLUMNS: Final = ("name", "level", "alert_text", "alert_since_ms", "a
 def open_alerts(s: Site) -> table.Panel:
     return (
         current(table.Panel, "Open alerts", s)
-        .with_target(Query(queries.latest_where(OPEN_ALERT_COLUMNS, '"alerts" > 0'), table=True))
+        .with_target(Query(queries.latest_where(OPEN_ALERT_COLUMNS, "alerts", "> 0"), table=True))
         .with_transformation(ONE_TABLE)
         .with_transformation(transformation("organize", excludeByName={"Time": True}))
         .sort_by([common_builders.TableSortByFieldState().display_name("unacked").desc(True)])
@@ -444,10 +444,9 @@ WORKLIST_COLUMNS: Final = ("name", "address", "state")
 
 def worklist(s: Site, title: str, date_field: str, days_field: str) -> table.Panel:
     columns = (*WORKLIST_COLUMNS, date_field, days_field)
-    condition = f'"{days_field}" <= {s.worklist_days}'
     return (
         current(table.Panel, title, s)
-        .with_target(Query(queries.latest_where(columns, condition,
+        .with_target(Query(queries.latest_where(columns, days_field, f"<= {s.worklist_days}",
                                                 '"cabinet", "district", "site"'), table=True))
         .with_transformation(ONE_TABLE)
         .with_transformation(transformation("organize", excludeByName={"Time": True}))
@@ -483,7 +482,7 @@ PROBLEM_COLUMNS: Final = ("name", "state", "reason", "level", "alert_text", "las
 def wall(s: Site) -> board.Dashboard:
     problems = (
         current(table.Panel, "Cabinets that need someone", s)
-        .with_target(Query(queries.latest_where(PROBLEM_COLUMNS, '"problem" = 1'), table=True))
+        .with_target(Query(queries.latest_where(PROBLEM_COLUMNS, "problem", "= 1"), table=True))
         .with_transformation(ONE_TABLE)
         .with_transformation(transformation("organize", excludeByName={"Time": True}))
         .mappings(readiness_mappings())

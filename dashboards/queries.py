@@ -28,13 +28,14 @@ def latest(names: tuple[str, ...] = FLEET_COLUMNS, where: str = "") -> str:
 
 
 def latest_where(
-    names: tuple[str, ...], condition: str, group_by: str = '"cabinet", "district"'
+    names: tuple[str, ...], field: str, test: str, group_by: str = '"cabinet", "district"'
 ) -> str:
-    """Each cabinet's latest snapshot, kept only when `condition` holds for it (not for an
-    older point of it): `last()` of every field of one point, filtered outside."""
-    inner = ", ".join(f'last("{name}") AS "{name}"' for name in names)
+    """Each cabinet's latest snapshot, kept only when its `field` passes `test` (`> 0`) in
+    that newest point, not in an older one: `last()` of every field (every point carries
+    them all, so all come from the newest point), filtered outside."""
+    inner = ", ".join(f'last("{name}") AS "{name}"' for name in dict.fromkeys((*names, field)))
     return (f"SELECT {_columns(names)} FROM (SELECT {inner} FROM {SNAPSHOT} WHERE $timeFilter "
-            f"GROUP BY {group_by}) WHERE {condition} GROUP BY {group_by}")  # fmt: skip
+            f'GROUP BY {group_by}) WHERE "{field}" {test} GROUP BY {group_by}')  # fmt: skip
 
 
 def state_counts(labels: dict[str, str]) -> str:
