@@ -15,6 +15,7 @@ import pytest
 from aedfleet.influxql import query
 from aedfleet.services import InfluxDB
 from dashboards import check
+from dashboards.alert_rules import rules
 from dashboards.check import PanelQuery
 from dashboards.grafana_macros import ALL_VALUE, render
 from dashboards.site import Site
@@ -194,3 +195,26 @@ def test_wall_shows_problems_only(simulated_fleet: SimulatedFleet, influx: str) 
     assert role(simulated_fleet, "pads_expiring") not in wall  # a warning, still available
     assert all(row["state"] != "available" or row["level"] in ("critical", "high")
                for row in wall.values())  # fmt: skip
+
+
+def test_dead_man_rules_see_the_fleet_then_its_silence(
+    simulated_fleet: SimulatedFleet, influx: str
+) -> None:
+    """Each provisioned Grafana alert rule's query over its own relative range, as Grafana
+    evaluates it: data while the collector writes, none (noDataState: Alerting) after."""
+    database = simulated_fleet.outcome.database
+    [newest] = query(influx, database, 'SELECT last("state") FROM "cabinet_state"')
+    [group] = rules(Site())["groups"]
+    for rule in group["rules"]:
+        source = rule["data"][0]
+        influxql, window_ms = source["model"]["query"], source["relativeTimeRange"]["from"] * 1000
+        [alive] = rule_rows(influx, database, influxql, window_ms, newest["time"])
+        assert next(v for k, v in alive.items() if k != "time") > 0, rule["title"]
+        later = newest["time"] + window_ms + 60_000
+        assert rule_rows(influx, database, influxql, window_ms, later) == [], rule["title"]
+
+
+def rule_rows(
+    influx: str, database: str, influxql: str, window_ms: int, end_ms: int
+) -> list[dict[str, Any]]:
+    return query(influx, database, render(influxql, start_ms=end_ms - window_ms, end_ms=end_ms))
