@@ -121,7 +121,10 @@ class Snapshots:
         problem = state != "available" or any(a.severity in ("critical", "high") for a in alerts)
         flags = ",".join(f"{name}={int(state == name)}i" for name in READINESS_STATES)
         place = self._inventory.get(cabinet_id)
-        where = f",address={lp.string(place.address)}" if place is not None else ""
+        # `label`: what the boards' cabinet picker shows, the id then the name
+        label = cabinet_id if place is None else f"{cabinet_id} {place.name}"
+        where = f",label={lp.string(label)}"
+        where += f",address={lp.string(place.address)}" if place is not None else ""
         return (
             f"{MEASUREMENT}{self._encoder.tags(cabinet_id)} state={lp.string(state)},"
             f"reason={lp.string(reason)},{flags},problem={int(problem)}i,"

@@ -336,6 +336,11 @@ def _trend(title: str, influxql: str, unit: str, config: board.ThresholdsConfig)
     )  # fmt: skip
 
 
+PICKER: Final = ('SELECT "label" FROM "cabinet_state" WHERE "district" =~ /^$district$/ AND '
+                  '$timeFilter GROUP BY "cabinet" ORDER BY time DESC LIMIT 1')  # fmt: skip
+PICKER_REGEX: Final = "/^(?<value>[^ ]+) (?<text>.+)$/"
+
+
 def cabinet_variables() -> list[board.QueryVariable]:
     district = (
         board.QueryVariable("district").label("District").datasource(DATASOURCE)
@@ -344,11 +349,13 @@ def cabinet_variables() -> list[board.QueryVariable]:
         .sort(model.VariableSort.ALPHABETICAL_ASC)
         .include_all(True).all_value(".*")
     )  # fmt: skip
+    # each cabinet's snapshot `label` ("<id> <name>"): the picker shows the name and the
+    # variable's value is the id (Grafana's variable regex, named groups text and value)
     cabinet = (
         board.QueryVariable("cabinet").label("Cabinet").datasource(DATASOURCE)
-        .query('SHOW TAG VALUES FROM "cabinet_state" WITH KEY = "cabinet" '
-               'WHERE "district" =~ /^$district$/')
-        .refresh(model.VariableRefresh.ON_DASHBOARD_LOAD)
+        .query(PICKER)
+        .regex(PICKER_REGEX)
+        .refresh(model.VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(model.VariableSort.ALPHABETICAL_ASC)
     )  # fmt: skip
     return [district, cabinet]

@@ -67,6 +67,7 @@ def test_a_ready_cabinet_reads_available_with_its_readings_and_place() -> None:
     assert values["temp_c"] == "20.0" and values["pad_exp"] == '"2028-01-01"'
     assert values["name"] == '"People\'s Hospital"' and values["lat"] == "37.38"
     assert values["address"] == '"No. 1 Huanghe Road"'
+    assert values["label"] == '"bz-bc-001 People\'s Hospital"'
     assert int(values["pad_days"].rstrip("i")) > 0
 
 

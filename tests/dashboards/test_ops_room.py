@@ -5,6 +5,7 @@ sit where the site's alerts fire, links lead to the cabinet, and provisioning su
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,11 @@ def test_the_cabinet_picker_is_filtered_by_district() -> None:
     variables = MODELS["cabinet"]["templating"]["list"]
     assert [v["name"] for v in variables] == ["district", "cabinet"]
     assert '"district" =~ /^$district$/' in variables[1]["query"]
+    # Grafana's variable regex: named groups `value` (what queries get) and `text` (shown)
+    regex = variables[1]["regex"]
+    assert regex.startswith("/") and regex.endswith("/")
+    match = re.match(regex[1:-1].replace("(?<", "(?P<"), "bz-bc-001 People's Hospital AED")
+    assert match and (match["value"], match["text"]) == ("bz-bc-001", "People's Hospital AED")
 
 
 def test_openings_plot_one_mark_per_opening_not_the_sequence_number() -> None:

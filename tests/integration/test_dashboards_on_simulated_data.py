@@ -7,6 +7,7 @@ panels go stale instead of staying green."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from aedfleet.influxql import query
 from aedfleet.services import InfluxDB
 from dashboards import check
 from dashboards.alert_rules import rules
+from dashboards.boards import PICKER_REGEX
 from dashboards.check import PanelQuery
 from dashboards.grafana_macros import ALL_VALUE, render
 from dashboards.site import Site
@@ -149,14 +151,15 @@ def test_cabinet_detail(simulated_fleet: SimulatedFleet, influx: str) -> None:
     detail = "aedfleet-cabinet"
     districts = {r["value"] for r in results[(detail, "variable: district", "var")]}
     assert len(districts) == 7
-    choices = {r["value"] for r in results[(detail, "variable: cabinet", "var")]}
-    assert len(choices) == 200 and drained in choices
+    choices = picked(results[(detail, "variable: cabinet", "var")])
+    assert len(choices) == 200 and choices[drained].endswith(" AED")  # its name
     battery = [r["mean"] for r in results[(detail, "Backup battery", "A")]]
     assert battery[0] > 12.5 and battery[-1] < 11.8  # it drained over the run
     for panel in ("Temperature", "Wi-Fi signal", "Heater", "Reconnects since boot"):
         assert results[(detail, panel, "A")], panel
     switches = results[(detail, "Door, AED, mains and maintenance", "A")]
-    assert switches[0]["mains power"] is True and switches[-1]["mains power"] is False
+    mains = [r["mains power"] for r in switches if r["mains power"] is not None]
+    assert mains[0] is True and mains[-1] is False  # the mains went, and stayed gone
     assert {r["rule"] for r in results[(detail, "Alert transitions", "A")]} == {"power"}
     assert {r["ev"] for r in results[(detail, "Events", "A")]} == {"boot", "mains_lost"}
     [readiness] = results[(detail, "Readiness", "A")]
@@ -167,13 +170,26 @@ def test_cabinet_picker_by_district(simulated_fleet: SimulatedFleet, influx: str
     outcome = simulated_fleet.outcome
     drained = next(p.cabinet for p in outcome.plan if p.scenario.name == "battery_drain")
     picker = next(q for q in check.all_queries() if q.panel == "variable: cabinet")
-    rendered = render(picker.influxql, start_ms=0, end_ms=1,
+    end = end_of(simulated_fleet)
+    rendered = render(picker.influxql, start_ms=outcome.start_ms, end_ms=end,
                       variables={"district": drained.district})  # fmt: skip
-    rows = query(influx, outcome.database, rendered)
-    in_district = {r["value"] for r in rows}
+    in_district = picked(query(influx, outcome.database, rendered))
+    assert in_district[drained.id] == drained.name
     assert drained.id in in_district and len(in_district) < 200
     assert {p.cabinet.id for p in outcome.plan if p.cabinet.district == drained.district} \
-        == in_district  # fmt: skip
+        == set(in_district)  # fmt: skip
+
+
+def picked(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """The cabinet picker's options as Grafana makes them: the first value column of each row
+    (the `label`) split by the variable's regex into value (the id) and text (the name)."""
+    pattern = re.compile(PICKER_REGEX.strip("/").replace("(?<", "(?P<"))
+    options = {}
+    for row in rows:
+        match = pattern.match(row["label"])
+        assert match, row
+        options[match["value"]] = match["text"]
+    return options
 
 
 def test_maintenance_worklist(simulated_fleet: SimulatedFleet, influx: str) -> None:
