@@ -106,3 +106,17 @@ def test_a_cabinet_never_heard_from_reads_offline() -> None:
     _, values, _ = point(snapshots.lines(["bz-bc-404"], T0, force=True)[0])
     assert values["state"] == '"offline"' and values["offline"] == "1i"
     assert values["reason"] == '"never heard from"' and "last_seen_ms" not in values
+
+
+def test_a_long_silent_cabinet_keeps_its_expiry_counting_down() -> None:
+    """The worklist must not lose a cabinet that went quiet: its heartbeat snapshot still
+    carries the expiry, counted from the day of writing, not from its last message."""
+    alerts = engine()
+    snapshots = Snapshots(alerts, {}, PointEncoder({}))
+    _, first, _ = point(snapshots.lines([CAB], T0, force=True)[0])
+    days_later = T0 + 3 * 86_400_000
+    alerts.tick(days_later - MIN)
+    alerts.tick(days_later)  # silent: offline, after its hold
+    _, later, _ = point(snapshots.lines([CAB], days_later, force=True)[0])
+    assert later["state"] == '"offline"' and later["pad_exp"] == '"2028-01-01"'
+    assert int(later["pad_days"].rstrip("i")) == int(first["pad_days"].rstrip("i")) - 3
