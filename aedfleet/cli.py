@@ -21,6 +21,8 @@ from collector.config import ConfigError, load_config
 from collector.inventory import InventoryError, load_inventory
 from collector.service import Collector
 from dashboards import check, provisioning, push
+from dashboards.grafana_macros import ALL_VALUE
+from dashboards.site import site_from
 from simulator.demo import run_demo
 from simulator.demo_fleet import demo_inventory
 from simulator.scenario import ScenarioError, duration_ms, load_library
@@ -101,7 +103,7 @@ def demo(workdir: Path, emergency_after: float) -> None:
             )
             click.echo(f"data and logs in {services.workdir}")
             grafana = services.workdir / "grafana"
-            provisioning.build(grafana)
+            provisioning.build(grafana, grafana / "dashboards")
             click.echo(
                 f"Grafana provisioning in {grafana}: start Grafana 10+ with "
                 f"GF_PATHS_PROVISIONING={grafana / 'provisioning'} "
@@ -202,15 +204,27 @@ def dashboards() -> None:
     "--dashboards-path",
     type=click.Path(path_type=Path),
     default=None,
-    help="Where Grafana will read the dashboard JSON (default: OUT/dashboards).",
+    help="Where the dashboard JSON will lie on the Grafana host: copy OUT/dashboards/*.json "
+    f"there (default: {provisioning.GRAFANA_DASHBOARDS_PATH}).",
 )
-def dashboards_build(out: Path, dashboards_path: Path | None) -> None:
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="The collector's configuration: the boards colour values where its alerts fire.",
+)
+def dashboards_build(out: Path, dashboards_path: Path | None, config_path: Path | None) -> None:
     """Write Grafana provisioning: the InfluxDB data source (credentials from environment
-    variables), the dashboard provider and the dashboards' JSON.
+    variables), the dashboard provider, the dead-man alert rules and the dashboards' JSON.
 
-    Example: aedfleet dashboards build --out /etc/grafana/aedfleet
+    Example: aedfleet dashboards build --out grafana --config aedfleet.toml
     """
-    for path in provisioning.build(out, dashboards_path):
+    try:
+        board_site = site_from(config_path)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+    for path in provisioning.build(out, dashboards_path, board_site):
         click.echo(path)
 
 
@@ -265,7 +279,10 @@ def dashboards_push(url: str, token: str, influx_url: str, database: str, userna
     help="The dashboard time range: the last HOURS hours.",
 )
 @click.option("--cabinet", default="", help="Value for the cabinet dashboard's variable.")
-def dashboards_check(influx_url: str, database: str, hours: float, cabinet: str) -> None:
+@click.option("--district", default=ALL_VALUE, help="Value for the district variable (all).")
+def dashboards_check(
+    influx_url: str, database: str, hours: float, cabinet: str, district: str
+) -> None:
     """Run every panel's, annotation's and variable's query against InfluxDB as Grafana
     would, and show how many rows each returns.
 
@@ -274,7 +291,8 @@ def dashboards_check(influx_url: str, database: str, hours: float, cabinet: str)
     end_ms = int(time.time() * 1000)
     try:
         results = check.run(influx_url, database, start_ms=end_ms - int(hours * 3_600_000),
-                            end_ms=end_ms, variables={"cabinet": cabinet})  # fmt: skip
+                            end_ms=end_ms, variables={"cabinet": cabinet,
+                                                       "district": district})  # fmt: skip
     except (InfluxQLError, httpx.HTTPError) as error:
         raise click.ClickException(str(error)) from error
     for q, rows in results:

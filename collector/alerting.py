@@ -29,6 +29,7 @@ from collector.notify.router import Router, RoutingConfig
 from collector.notify.text import compose
 from collector.notify.twilio import TwilioNotifier
 from collector.notify.webhook import WebhookNotifier
+from collector.snapshot import Snapshots
 
 log = logging.getLogger("aedfleet.alerts")
 OPEN_KINDS: Final = ("firing", "repeat", "escalated", "acknowledged")
@@ -116,6 +117,7 @@ class Alerting:
         self.dispatcher: Dispatcher | None = None
         self._readiness: dict[str, tuple[str, str]] = {}
         self._readiness_written_ms = 0
+        self.snapshots = Snapshots(self.engine, inventory, encoder)
 
     # --- from the message path (must stay cheap) -----------------------------------------
 
@@ -166,6 +168,8 @@ class Alerting:
                 )
                 for chunk in _chunks(list(targets)):
                     self._write_readiness(chunk, now, force=due)
+                    for line in self.snapshots.lines(chunk, now, force=due):
+                        self._write_line(line)
                     await asyncio.sleep(0)
                 await asyncio.sleep(self.config.alerts.tick_ms / 1000)
         finally:
@@ -261,11 +265,13 @@ class Alerting:
             return False
         self.handle([transition], now)
         self.store.save(self.engine, {cabinet_id})
+        self.engine.dirty.add(cabinet_id)  # its cabinet_state snapshot says acknowledged
         return True
 
     def silence(self, cabinet_id: str, rule: str, minutes: int, reason: str) -> None:
         self.engine.silence(Silence(cabinet_id, rule, self._clock() + minutes * 60_000, reason))
         self.store.save(self.engine, set())
+        self.engine.dirty.add(cabinet_id)  # its snapshot says silenced
 
     def readiness(self) -> dict[str, dict[str, str]]:
         ids = set(self.inventory) | set(self.engine.cabinets)

@@ -1,6 +1,11 @@
-"""The four dashboards of the ops room: fleet overview, incidents, cabinet detail and the
-technician's maintenance worklist. Every query is InfluxQL against the measurements in
-docs/storage.md and docs/alerts.md, with Grafana's `$timeFilter`, `$__interval` and `$cabinet`."""
+"""The ops room's dashboards: fleet overview (with the collector's health), incidents, one
+cabinet, the technician's worklist and a problems-only wall for a TV.
+
+Current state (the map, the counts, the tables of open alerts, problems and expiries) reads
+the collector's `cabinet_state` snapshot over a fixed recent window (`Site.window`, panel
+`timeFrom`), never the time picker: when the collector stops they go empty and the freshness
+tiles turn red, instead of staying green. History (trends, openings, notifications) follows
+the picker. Colours come from the site's alert settings (dashboards/site.py)."""
 
 from __future__ import annotations
 
@@ -9,15 +14,20 @@ from typing import Final, TypeVar
 
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as board
-from grafana_foundation_sdk.builders import geomap, stat, table, timeseries
+from grafana_foundation_sdk.builders import geomap, stat, statetimeline, table, timeseries
+from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 from grafana_foundation_sdk.models import geomap as geomap_model
 
+from dashboards import queries, site
 from dashboards.influxql import DATASOURCE, Annotation, Query
+from dashboards.layout import Sized, place
+from dashboards.site import Site
 
 FOLDER: Final = "AED fleet"
 TAGS: Final = ["aedfleet"]
+CABINET_UID: Final = "aedfleet-cabinet"
 # readiness as the ops room reads it: the colours of the map, the table and the counts
 STATES: Final = {
     "available": ("available", "green"),
@@ -25,7 +35,14 @@ STATES: Final = {
     "not_ready": ("not ready", "orange"),
     "offline": ("offline", "#8e8e8e"),
 }
+SEVERITY_COLOURS: Final = {"critical": "red", "high": "orange", "warning": "yellow"}
 BINZHOU: Final = (37.40, 117.85)  # the middle of the seven districts and counties
+# to the cabinet board, for the row's cabinet, keeping the dashboard's time range
+TO_CABINET: Final = {
+    "title": "Open this cabinet",
+    "url": f"/d/{CABINET_UID}/aed-cabinet?var-district=${{__data.fields.district}}"
+    "&var-cabinet=${__data.fields.cabinet}&${__url_time_range}",
+}
 
 
 def readiness_mappings() -> list[model.ValueMapping]:
@@ -36,63 +53,66 @@ def readiness_mappings() -> list[model.ValueMapping]:
     return [model.ValueMap(options)]
 
 
-P = TypeVar("P", geomap.Panel, stat.Panel, table.Panel, timeseries.Panel)
+def severity_mappings() -> list[model.ValueMapping]:
+    return [model.ValueMap({level: model.ValueMappingResult(color=colour)
+                            for level, colour in SEVERITY_COLOURS.items()})]  # fmt: skip
 
 
-def panel(kind: Callable[[], P], title: str, width: int, height: int) -> P:
+P = TypeVar("P", geomap.Panel, stat.Panel, statetimeline.Panel, table.Panel, timeseries.Panel)
+
+
+def panel(kind: Callable[[], P], title: str, width: int, height: int) -> Sized:
     """A panel on the provisioned data source, `width` of the 24 grid columns wide."""
-    return kind().datasource(DATASOURCE).title(title).span(width).height(height)
+    return Sized(kind().datasource(DATASOURCE).title(title), width, height)
 
 
-def thresholds(*steps: tuple[float | None, str]) -> board.ThresholdsConfig:
-    return (
-        board.ThresholdsConfig()
-        .mode(model.ThresholdsMode.ABSOLUTE)
-        .steps([model.Threshold(value=value, color=color) for value, color in steps])
-    )
+def current(kind: Callable[[], P], title: str, s: Site) -> P:
+    """A current-state panel: its own fixed recent window, whatever the picker says."""
+    return kind().datasource(DATASOURCE).title(title).time_from(s.window)
 
 
-def colour_by(
-    name: str, config: board.ThresholdsConfig, unit: str = ""
-) -> tuple[str, list[model.DynamicConfigValue]]:
-    properties = [
-        model.DynamicConfigValue(id_val="thresholds", value=config.build()),
-        COLOURED_CELL,
-    ]
+def setting(key: str, value: object) -> model.DynamicConfigValue:
+    return model.DynamicConfigValue(id_val=key, value=value)
+
+
+COLOURED_CELL: Final = setting("custom.cellOptions", {"type": "color-background"})
+SINCE: Final = setting("unit", "dateTimeFromNow")
+LINK_TO_CABINET: Final = setting("links", [TO_CABINET])
+
+
+def coloured(
+    config: board.ThresholdsConfig, unit: str = "", display: str = ""
+) -> list[model.DynamicConfigValue]:
+    """A cell coloured by the site's thresholds, optionally with a unit and a display name."""
+    properties = [setting("thresholds", config.build()), COLOURED_CELL]
     if unit:
-        properties.append(model.DynamicConfigValue(id_val="unit", value=unit))
-    return name, properties
+        properties.append(setting("unit", unit))
+    if display:
+        properties.append(setting("displayName", display))
+    return properties
 
 
-COLOURED_CELL: Final = model.DynamicConfigValue(id_val="custom.cellOptions",
-                                              value={"type": "color-background"})  # fmt: skip
-SINCE: Final = model.DynamicConfigValue(id_val="unit", value="dateTimeFromNow")
-BATTERY_V: Final = thresholds((None, "red"), (11.8, "yellow"), (12.2, "green"))
-TEMPERATURE_C: Final = thresholds((None, "blue"), (0, "green"), (45, "orange"), (50, "red"))
-DAYS_LEFT: Final = thresholds((None, "red"), (0, "orange"), (30, "yellow"), (90, "green"))
+def renamed(display: str, *more: model.DynamicConfigValue) -> list[model.DynamicConfigValue]:
+    return [setting("displayName", display), *more]
 
 
 def transformation(kind: str, **options: object) -> model.DataTransformerConfig:
     return model.DataTransformerConfig(id_val=kind, options=options)
 
 
+# InfluxDB's table format gives one table per query; a Grafana that hands the panel one frame
+# per series gets them concatenated (every frame has the same columns: rows, not a join)
+ONE_TABLE: Final = transformation("merge")
+
+
+def problems_first() -> list[cogbuilder.Builder[common.TableSortByFieldState]]:
+    return [common_builders.TableSortByFieldState().display_name("problem").desc(True)]
+
+
 # --- fleet overview ----------------------------------------------------------------------
 
-LATEST_READINESS: Final = (
-    'SELECT last("state") AS "state", last("name") AS "name", last("lat") AS "lat", '
-    'last("lon") AS "lon", last("reason") AS "reason" FROM "readiness" WHERE $timeFilter '
-    'GROUP BY "cabinet", "district"'
-)
 
-
-def state_count(state: str) -> str:
-    return (
-        'SELECT count("state") AS "cabinets" FROM (SELECT last("state") AS "state" FROM '
-        f'"readiness" WHERE $timeFilter GROUP BY "cabinet") WHERE "state" = \'{state}\''
-    )
-
-
-def fleet_overview() -> board.Dashboard:
+def fleet_map(s: Site) -> Sized:
     lat, lon = BINZHOU
     markers = (
         common_builders.MapLayerOptions()
@@ -114,106 +134,146 @@ def fleet_overview() -> board.Dashboard:
             },
         })
     )  # fmt: skip
+    return Sized(
+        current(geomap.Panel, "Where the AEDs are, coloured by readiness", s)
+        .with_target(Query(queries.latest(), table=True))
+        .with_transformation(ONE_TABLE)
+        # the SDK types lat/lon as int; Grafana stores degrees with decimals
+        .view(geomap.MapViewConfig().id("coords").lat(lat).lon(lon).zoom(9))  # type: ignore[arg-type]
+        .basemap(common_builders.MapLayerOptions().type("default").name("Basemap"))
+        .layers([markers])
+        .tooltip(geomap.TooltipOptions().mode(geomap_model.TooltipMode.DETAILS))
+        .mappings(readiness_mappings())
+        .override_by_name("name", [LINK_TO_CABINET]),
+        16, 16,
+    )  # fmt: skip
+
+
+def state_counts(s: Site, title: str = "Cabinets by readiness") -> stat.Panel:
+    labels = {state: text for state, (text, _) in STATES.items()}
     counts = (
-        stat.Panel()
-        .datasource(DATASOURCE)
-        .title("Cabinets by readiness")
-        .span(8)
-        .height(8)
-        .no_value("0")
+        current(stat.Panel, title, s)
+        .with_target(Query(queries.state_counts(labels), table=True))
+        .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
+        .no_value(f"stale: no snapshot in {s.window}")
+        .color_mode(common.BigValueColorMode.BACKGROUND)
     )
-    for index, (state, (text, colour)) in enumerate(STATES.items()):
-        counts = counts.with_target(Query(state_count(state), ref_id="ABCD"[index], table=True,
-                                          alias=text))  # fmt: skip
-        counts = counts.override_by_query("ABCD"[index], [
-            model.DynamicConfigValue(id_val="displayName", value=text),
-            model.DynamicConfigValue(id_val="color", value={"mode": "fixed", "fixedColor": colour}),
-        ])  # fmt: skip
-    readiness_table = (
-        panel(table.Panel, "Readiness per cabinet", 24, 12)
-        .with_target(Query(LATEST_READINESS, ref_id="A", table=True))
-        .with_target(Query(
-            'SELECT last("batt_v") AS "backup battery", last("temp_c") AS "temperature" '
-            'FROM "telemetry" WHERE $timeFilter GROUP BY "cabinet"', ref_id="B", table=True))
-        .with_target(Query(
-            'SELECT last("seq") AS "last seq" FROM "telemetry" WHERE $timeFilter '
-            'GROUP BY "cabinet"', ref_id="C", table=True))
-        .with_target(Query(
-            'SELECT last("pad_days") AS "days to pad expiry", last("batt_days") AS '
-            '"days to AED battery expiry" FROM "device" WHERE $timeFilter GROUP BY "cabinet"',
-            ref_id="D", table=True))
-        .with_transformation(transformation("merge"))
+    for text, colour in STATES.values():
+        counts = counts.override_by_name(text, [
+            setting("color", {"mode": "fixed", "fixedColor": colour})])  # fmt: skip
+    return counts
+
+
+def freshness(s: Site, title: str, influxql: str) -> stat.Panel:
+    """How much arrived in the fixed recent window: red at 0 and 'stale' when nothing did."""
+    return (
+        current(stat.Panel, title, s)
+        .with_target(Query(influxql, table=True))
+        .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
+        .no_value("STALE")
+        .color_mode(common.BigValueColorMode.BACKGROUND)
+        .thresholds(board.ThresholdsConfig().mode(model.ThresholdsMode.ABSOLUTE).steps([
+            model.Threshold(value=None, color="red"), model.Threshold(value=1, color="green")]))
+    )  # fmt: skip
+
+
+def fleet_table(s: Site) -> table.Panel:
+    a = s.alerts
+    return (
+        current(table.Panel, "Readiness per cabinet, problems first", s)
+        .with_target(Query(queries.latest(), table=True))
+        .with_transformation(ONE_TABLE)
         .with_transformation(transformation(
             "organize",
-            excludeByName={"lat": True, "lon": True, "last seq": True},
-            renameByName={"Time": "last seen", "cabinet": "cabinet id"},
-            indexByName={"name": 0, "district": 1, "state": 2, "reason": 3, "Time": 4},
+            excludeByName={"lat": True, "lon": True, "Time": True, "alert_text": True},
+            indexByName={"problem": 0, "name": 1, "district": 2, "state": 3, "reason": 4,
+                         "last_seen_ms": 5},
         ))
         .mappings(readiness_mappings())
-        .sort_by([common_builders.TableSortByFieldState().display_name("state")])
-        .override_by_name(*colour_by("backup battery", BATTERY_V, "volt"))
-        .override_by_name(*colour_by("temperature", TEMPERATURE_C, "celsius"))
-        .override_by_name(*colour_by("days to pad expiry", DAYS_LEFT))
-        .override_by_name(*colour_by("days to AED battery expiry", DAYS_LEFT))
+        .sort_by(problems_first())
+        .override_by_name("problem", [setting("mappings", [model.ValueMap({
+            "1": model.ValueMappingResult(text="problem", color="red"),
+            "0": model.ValueMappingResult(text="", color="transparent")})]), COLOURED_CELL])
+        .override_by_name("name", [LINK_TO_CABINET])
+        .override_by_name("cabinet", [LINK_TO_CABINET])
         .override_by_name("state", [COLOURED_CELL])
-        .override_by_name("last seen", [SINCE])
+        .override_by_name("last_seen_ms", renamed("last seen", SINCE))
+        .override_by_name("batt_v", coloured(site.battery_v(a), "volt", "backup battery"))
+        .override_by_name("temp_c", coloured(site.temperature_c(a), "celsius", "temperature"))
+        .override_by_name("pad_days", coloured(site.days_left(a), display="days to pad expiry"))
+        .override_by_name("batt_days", coloured(site.days_left(a),
+                                                display="days to AED battery expiry"))
+        .override_by_name("level", renamed("worst alert", setting("mappings", severity_mappings()),
+                                           COLOURED_CELL))
+        .override_by_name("alerts", renamed("open alerts"))
     )  # fmt: skip
-    return (
+
+
+def health(title: str, influxql: str, alias: str) -> Sized:
+    return Sized(
+        timeseries.Panel().datasource(DATASOURCE).title(title)
+        .draw_style(common.GraphDrawStyle.BARS)
+        .with_target(Query(influxql, alias=alias)),
+        8, 6,
+    )  # fmt: skip
+
+
+def fleet_overview(s: Site) -> board.Dashboard:
+    over_time = Sized(
+        timeseries.Panel().datasource(DATASOURCE).title("Fleet readiness over time")
+        .unit("percent").min(0).max(100)
+        .with_target(Query('SELECT mean("available") * 100 FROM "readiness" WHERE $timeFilter '
+                           "GROUP BY time($__interval) fill(none)", alias="cabinets available")),
+        8, 8,
+    )  # fmt: skip
+    dashboard = (
         board.Dashboard("AED fleet overview")
         .uid("aedfleet-fleet")
         .tags(TAGS)
         .time("now-24h", "now")
         .refresh("30s")
         .timezone("browser")
-        .with_panel(
-            geomap.Panel()
-            .datasource(DATASOURCE)
-            .title("Where the AEDs are, coloured by readiness")
-            .span(16)
-            .height(16)
-            .with_target(Query(LATEST_READINESS, table=True))
-            # the SDK types lat/lon as int; Grafana stores degrees with decimals
-            .view(geomap.MapViewConfig().id("coords").lat(lat).lon(lon).zoom(9))  # type: ignore[arg-type]
-            .basemap(common_builders.MapLayerOptions().type("default").name("Basemap"))
-            .layers([markers])
-            .tooltip(geomap.TooltipOptions().mode(geomap_model.TooltipMode.DETAILS))
-            .mappings(readiness_mappings())
-        )
-        .with_panel(counts)
-        .with_panel(
-            timeseries.Panel()
-            .datasource(DATASOURCE)
-            .title("Fleet readiness over time")
-            .span(8)
-            .height(8)
-            .unit("percent")
-            .min(0)
-            .max(100)
-            .with_target(
-                Query(
-                    'SELECT mean("available") * 100 FROM "readiness" WHERE $timeFilter '
-                    "GROUP BY time($__interval) fill(none)",
-                    alias="cabinets available",
-                )
-            )
-        )
-        .with_panel(readiness_table)
     )
+    return place(dashboard, [
+        [fleet_map(s), [Sized(state_counts(s), 8, 8), over_time]],
+        [Sized(fleet_table(s), 24, 12)],
+        # the collector's health: is anything arriving at all, and how fast
+        [Sized(freshness(s, f"Cabinet snapshots, last {s.window}", queries.SNAPSHOTS_WRITTEN),
+               4, 6),
+         Sized(freshness(s, f"Telemetry, last {s.window}", queries.TELEMETRY_RECEIVED), 4, 6),
+         health("Messages stored per interval",
+                'SELECT count("seq") FROM "telemetry" WHERE $timeFilter '
+                "GROUP BY time($__interval) fill(0)", "telemetry"),
+         health("Dead letters per interval",
+                'SELECT count("size") FROM "dead_letter" WHERE $timeFilter '
+                'GROUP BY time($__interval), "reason" fill(none)', "$tag_reason")],
+    ])  # fmt: skip
 
 
 # --- incidents -----------------------------------------------------------------------------
 
-OPEN_ALERTS: Final = (
-    'SELECT "summary", "level", "since_ms" FROM (SELECT last("summary") AS "summary", '
-    'last("level") AS "level", last("since_ms") AS "since_ms", last("open") AS "open" '
-    'FROM "alert" WHERE $timeFilter AND "kind" != \'info\' GROUP BY "cabinet", "rule") '
-    'WHERE "open" = 1 GROUP BY "cabinet", "rule"'
-)
+OPEN_ALERT_COLUMNS: Final = ("name", "level", "alert_text", "alert_since_ms", "acked",
+                             "unacked", "silenced")  # fmt: skip
 
 
-def incidents() -> board.Dashboard:
-    openings = "WHERE (\"ev\" = 'door_open' OR \"ev\" = 'aed_removed') AND $timeFilter"
+def open_alerts(s: Site) -> table.Panel:
     return (
+        current(table.Panel, "Open alerts", s)
+        .with_target(Query(queries.latest_where(OPEN_ALERT_COLUMNS, "alerts", "> 0"), table=True))
+        .with_transformation(ONE_TABLE)
+        .with_transformation(transformation("organize", excludeByName={"Time": True}))
+        .sort_by([common_builders.TableSortByFieldState().display_name("unacked").desc(True)])
+        .override_by_name("alert_since_ms", renamed("open since", SINCE))
+        .override_by_name("alert_text", renamed("alerts"))
+        .override_by_name("level", renamed("worst", setting("mappings", severity_mappings()),
+                                           COLOURED_CELL))
+        .override_by_name("name", [LINK_TO_CABINET])
+    )  # fmt: skip
+
+
+def incidents(s: Site) -> board.Dashboard:
+    openings = "WHERE (\"ev\" = 'door_open' OR \"ev\" = 'aed_removed') AND $timeFilter"
+    dashboard = (
         board.Dashboard("AED incidents")
         .uid("aedfleet-incidents")
         .tags(TAGS)
@@ -225,44 +285,40 @@ def incidents() -> board.Dashboard:
             'SELECT "summary", "cabinet", "rule", "kind" FROM "alert" WHERE $timeFilter '
             "AND \"kind\" != 'repeat'",
             text="summary", tags="cabinet,rule,kind", color="red"))
-        .with_panel(
-            panel(timeseries.Panel, "Doors opened and AEDs removed", 24, 8)
-            .draw_style(common.GraphDrawStyle.POINTS)
-            .point_size(10)
-            .with_target(Query(f'SELECT "seq" FROM "event" {openings} GROUP BY "cabinet", "ev"',
-                               alias="$tag_cabinet $tag_ev"))
-        )
-        .with_panel(
-            panel(table.Panel, "Open alerts", 12, 10)
-            .with_target(Query(OPEN_ALERTS, table=True))
-            .override_by_name("since_ms", [
-                SINCE, model.DynamicConfigValue(id_val="displayName", value="open since")])
-            .override_by_name("level", [model.DynamicConfigValue(id_val="mappings", value=[
-                model.ValueMap({"critical": model.ValueMappingResult(color="red"),
-                                "high": model.ValueMappingResult(color="orange"),
-                                "warning": model.ValueMappingResult(color="yellow")})]),
-                COLOURED_CELL])
-        )
-        .with_panel(
-            panel(table.Panel, "Openings in the range", 12, 10)
-            .with_target(Query(f'SELECT "seq", "delay_ms" FROM "event" {openings} '
-                               'GROUP BY "cabinet", "district", "site", "ev"', table=True))
-        )
-        .with_panel(
-            panel(timeseries.Panel, "Notifications sent and failed", 12, 8)
-            .draw_style(common.GraphDrawStyle.BARS)
-            .with_target(Query(
-                'SELECT count("attempts") FROM "notification" WHERE $timeFilter '
-                'GROUP BY time($__interval), "outcome" fill(none)', alias="$tag_outcome"))
-        )
-        .with_panel(
-            panel(table.Panel, "Notifications not delivered", 12, 8)
-            .with_target(Query(
-                'SELECT "recipient", "error", "attempts" FROM "notification" WHERE '
-                "\"outcome\" != 'sent' AND $timeFilter GROUP BY \"cabinet\", \"rule\", "
-                '"channel", "outcome"', table=True))
-        )
     )  # fmt: skip
+    # one point per opening, at height 1, one series per cabinet and event type
+    timeline = (
+        timeseries.Panel().datasource(DATASOURCE).title("Doors opened and AEDs removed")
+        .draw_style(common.GraphDrawStyle.POINTS).point_size(10).min(0).max(2)
+        .with_target(Query(f'SELECT "seq" * 0 + 1 AS "opening" FROM "event" {openings} '
+                           'GROUP BY "cabinet", "ev"', alias="$tag_cabinet $tag_ev"))
+    )  # fmt: skip
+    openings_table = (
+        table.Panel().datasource(DATASOURCE).title("Openings in the range")
+        .with_target(Query(f'SELECT "seq", "delay_ms" FROM "event" {openings} '
+                           'GROUP BY "cabinet", "district", "site", "ev"', table=True))
+    )  # fmt: skip
+    sent = (
+        timeseries.Panel().datasource(DATASOURCE).title("Notifications sent and failed")
+        .draw_style(common.GraphDrawStyle.BARS)
+        .with_target(Query('SELECT count("attempts") FROM "notification" WHERE $timeFilter '
+                           'GROUP BY time($__interval), "outcome" fill(none)',
+                           alias="$tag_outcome"))
+    )  # fmt: skip
+    undelivered = (
+        table.Panel().datasource(DATASOURCE).title("Notifications not delivered")
+        .with_target(Query(
+            'SELECT "recipient", "error", "attempts" FROM "notification" WHERE '
+            "\"outcome\" != 'sent' AND $timeFilter GROUP BY \"cabinet\", \"rule\", "
+            '"channel", "outcome"', table=True))
+    )  # fmt: skip
+    rows: list[list[Sized | list[Sized]]] = [
+        [Sized(timeline, 24, 8)],
+        [Sized(open_alerts(s), 12, 10), Sized(openings_table, 12, 10)],
+        [Sized(sent, 12, 8), Sized(undelivered, 12, 8)],
+        # acknowledgements and silences of critical alerts (issue 14) go in a row here
+    ]
+    return place(dashboard, rows)
 
 
 # --- one cabinet ---------------------------------------------------------------------------
@@ -270,16 +326,44 @@ def incidents() -> board.Dashboard:
 THIS_CABINET: Final = '"cabinet" =~ /^$cabinet$/ AND $timeFilter'
 
 
-def _trend(
-    title: str, influxql: str, unit: str, config: board.ThresholdsConfig
-) -> timeseries.Panel:
-    return (
-        panel(timeseries.Panel, title, 12, 8).unit(unit).thresholds(config)
-        .with_target(Query(influxql, alias=title))
+def _trend(title: str, influxql: str, unit: str, config: board.ThresholdsConfig) -> Sized:
+    return Sized(
+        timeseries.Panel().datasource(DATASOURCE).title(title).unit(unit).thresholds(config)
+        .thresholds_style(common_builders.GraphThresholdsStyleConfig()
+                          .mode(common.GraphTresholdsStyleMode.LINE_AND_AREA))
+        .with_target(Query(influxql, alias=title)),
+        12, 8,
     )  # fmt: skip
 
 
-def cabinet_detail() -> board.Dashboard:
+PICKER: Final = ('SELECT "label" FROM "cabinet_state" WHERE "district" =~ /^$district$/ AND '
+                  '$timeFilter GROUP BY "cabinet" ORDER BY time DESC LIMIT 1')  # fmt: skip
+PICKER_REGEX: Final = "/^(?<value>[^ ]+) (?<text>.+)$/"
+
+
+def cabinet_variables() -> list[board.QueryVariable]:
+    district = (
+        board.QueryVariable("district").label("District").datasource(DATASOURCE)
+        .query('SHOW TAG VALUES FROM "cabinet_state" WITH KEY = "district"')
+        .refresh(model.VariableRefresh.ON_DASHBOARD_LOAD)
+        .sort(model.VariableSort.ALPHABETICAL_ASC)
+        .include_all(True).all_value(".*")
+    )  # fmt: skip
+    # each cabinet's snapshot `label` ("<id> <name>"): the picker shows the name and the
+    # variable's value is the id (Grafana's variable regex, named groups text and value)
+    cabinet = (
+        board.QueryVariable("cabinet").label("Cabinet").datasource(DATASOURCE)
+        .query(PICKER)
+        .regex(PICKER_REGEX)
+        .refresh(model.VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(model.VariableSort.ALPHABETICAL_ASC)
+    )  # fmt: skip
+    return [district, cabinet]
+
+
+def cabinet_detail(s: Site) -> board.Dashboard:
+    a = s.alerts
+
     def reading(field: str) -> str:
         return (f'SELECT mean("{field}") FROM "telemetry" WHERE {THIS_CABINET} '
                 "GROUP BY time($__interval) fill(none)")  # fmt: skip
@@ -288,89 +372,154 @@ def cabinet_detail() -> board.Dashboard:
         return (f'SELECT last("{field}") FROM "device" WHERE {THIS_CABINET} '
                 "GROUP BY time($__interval) fill(previous)")  # fmt: skip
 
-    cabinet = (
-        board.QueryVariable("cabinet")
-        .label("Cabinet")
-        .datasource(DATASOURCE)
-        .query('SHOW TAG VALUES FROM "readiness" WITH KEY = "cabinet"')
-        .refresh(model.VariableRefresh.ON_DASHBOARD_LOAD)
-        .sort(model.VariableSort.ALPHABETICAL_ASC)
+    snapshot = queries.latest(
+        ("state", "reason", "name", "address", "last_seen_ms", "alert_text"),
+        where='"cabinet" =~ /^$cabinet$/',
     )
-    return (
+    readiness = (
+        current(stat.Panel, "Readiness", s).mappings(readiness_mappings())
+        .with_target(Query(snapshot, table=True))
+        # the state is a string: a stat panel shows only numeric fields unless told
+        .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"])
+                        .fields("/^state$/").values(False))
+        .color_mode(common.BigValueColorMode.BACKGROUND)
+        .no_value(f"stale: no snapshot in {s.window}")
+    )  # fmt: skip
+    where = (
+        current(stat.Panel, "Cabinet", s)
+        .with_target(Query(snapshot, table=True))
+        .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"])
+                        .fields("/^(name|address|reason)$/").values(False))
+        .text_mode(common.BigValueTextMode.VALUE_AND_NAME)
+        .color_mode(common.BigValueColorMode.NONE)
+    )  # fmt: skip
+    last_seen = (
+        current(stat.Panel, "Last seen", s)
+        .with_target(Query(snapshot, table=True))
+        .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"])
+                        .fields("/^last_seen_ms$/").values(False))
+        .unit("dateTimeFromNow").no_value(f"stale: no snapshot in {s.window}")
+    )  # fmt: skip
+    switches = (
+        statetimeline.Panel().datasource(DATASOURCE).title("Door, AED, mains and maintenance")
+        .with_target(Query(
+            'SELECT last("door_open") AS "door open", last("aed_present") AS "AED in cabinet", '
+            'last("mains") AS "mains power", last("maintenance") AS "maintenance" FROM "device" '
+            f"WHERE {THIS_CABINET} GROUP BY time($__interval) fill(previous)"))
+        .mappings([model.ValueMap({
+            "true": model.ValueMappingResult(text="yes", color="blue"),
+            "false": model.ValueMappingResult(text="no", color="transparent")})])
+        .merge_values(True)
+    )  # fmt: skip
+    alerts = (
+        table.Panel().datasource(DATASOURCE).title("Alert transitions")
+        .with_target(Query('SELECT "summary", "rule", "kind", "level", "silenced" FROM "alert" '
+                           f"WHERE {THIS_CABINET}", table=True))
+    )  # fmt: skip
+    dashboard = (
         board.Dashboard("AED cabinet")
-        .uid("aedfleet-cabinet")
+        .uid(CABINET_UID)
         .tags(TAGS)
         .time("now-24h", "now")
         .refresh("30s")
         .timezone("browser")
-        .with_variable(cabinet)
-        .with_panel(
-            panel(stat.Panel, "Readiness", 6, 6).mappings(readiness_mappings())
-            .with_target(Query(f'SELECT last("state") FROM "readiness" WHERE {THIS_CABINET}',
-                               table=True))
-        )
-        .with_panel(
-            panel(table.Panel, "Alerts", 18, 6)
-            .with_target(Query(f'SELECT "summary", "rule", "kind", "level" FROM "alert" '
-                               f"WHERE {THIS_CABINET}", table=True))
-        )
-        .with_panel(_trend("Backup battery", reading("batt_v"), "volt", BATTERY_V))
-        .with_panel(_trend("Temperature", reading("temp_c"), "celsius", TEMPERATURE_C))
-        .with_panel(_trend("Wi-Fi signal", reading("rssi_dbm"), "dBm",
-                           thresholds((None, "red"), (-85, "yellow"), (-80, "green"))))
-        .with_panel(
-            panel(timeseries.Panel, "Heater", 12, 8)
-            .with_target(Query(device("heater"), alias="heater on"))
-        )
-        .with_panel(
-            panel(timeseries.Panel, "Reconnects since boot", 12, 8)
-            .with_target(Query(device("reconnects"), alias="reconnects"))
-        )
-        .with_panel(
-            panel(table.Panel, "Events", 12, 8)
-            .with_target(Query(f'SELECT "seq", "open_s", "out_s", "dur_s", "code" FROM "event" '
-                               f'WHERE {THIS_CABINET} GROUP BY "ev"', table=True))
-        )
-    )  # fmt: skip
+    )
+    for variable in cabinet_variables():
+        dashboard = dashboard.with_variable(variable)
+    return place(dashboard, [
+        [Sized(readiness, 6, 6), Sized(last_seen, 6, 6), Sized(where, 12, 6)],
+        [Sized(switches, 24, 6)],
+        [_trend("Backup battery", reading("batt_v"), "volt", site.battery_v(a)),
+         _trend("Temperature", reading("temp_c"), "celsius", site.temperature_c(a))],
+        [_trend("Wi-Fi signal", reading("rssi_dbm"), "dBm", site.rssi_dbm(a)),
+         Sized(alerts, 12, 8)],
+        [Sized(timeseries.Panel().datasource(DATASOURCE).title("Heater")
+               .with_target(Query(device("heater"), alias="heater on")), 8, 8),
+         Sized(timeseries.Panel().datasource(DATASOURCE).title("Reconnects since boot")
+               .with_target(Query(device("reconnects"), alias="reconnects")), 8, 8),
+         Sized(table.Panel().datasource(DATASOURCE).title("Events")
+               .with_target(Query('SELECT "seq", "open_s", "out_s", "dur_s", "code" FROM '
+                                  f'"event" WHERE {THIS_CABINET} GROUP BY "ev"', table=True)),
+               8, 8)],
+    ])  # fmt: skip
 
 
 # --- the technician's worklist -------------------------------------------------------------
 
+WORKLIST_COLUMNS: Final = ("name", "address", "state")
 
-def expiring(date_field: str, days_field: str, within_days: int = 90) -> str:
+
+def worklist(s: Site, title: str, date_field: str, days_field: str) -> table.Panel:
+    columns = (*WORKLIST_COLUMNS, date_field, days_field)
     return (
-        f'SELECT "{date_field}", "{days_field}" FROM (SELECT last("{date_field}") AS '
-        f'"{date_field}", last("{days_field}") AS "{days_field}" FROM "device" WHERE '
-        f'$timeFilter GROUP BY "cabinet", "district", "site") WHERE "{days_field}" <= '
-        f'{within_days} GROUP BY "cabinet", "district", "site"'
-    )
+        current(table.Panel, title, s)
+        .with_target(Query(queries.latest_where(columns, days_field, f"<= {s.worklist_days}",
+                                                '"cabinet", "district", "site"'), table=True))
+        .with_transformation(ONE_TABLE)
+        .with_transformation(transformation("organize", excludeByName={"Time": True}))
+        .mappings(readiness_mappings())
+        .sort_by([common_builders.TableSortByFieldState().display_name(days_field)])
+        .override_by_name(days_field, coloured(site.days_left(s.alerts)))
+        .override_by_name("name", [LINK_TO_CABINET])
+    )  # fmt: skip
 
 
-def maintenance() -> board.Dashboard:
-    def worklist(title: str, date_field: str, days_field: str) -> table.Panel:
-        return (
-            panel(table.Panel, title, 12, 14)
-            .with_target(Query(expiring(date_field, days_field), table=True))
-            .with_transformation(transformation("merge"))
-            .with_transformation(transformation("organize", excludeByName={"Time": True}))
-            .sort_by([common_builders.TableSortByFieldState().display_name(date_field)])
-            .override_by_name(*colour_by(days_field, DAYS_LEFT))
-        )  # fmt: skip
-
-    return (
+def maintenance(s: Site) -> board.Dashboard:
+    dashboard = (
         board.Dashboard("AED maintenance worklist")
         .uid("aedfleet-maintenance")
         .tags(TAGS)
-        .time("now-25h", "now")  # expiry dates are written at least hourly
+        .time("now-24h", "now")
+        .refresh("5m")
         .timezone("browser")
-        .with_panel(worklist("Pads expiring in the next 90 days", "pad_exp", "pad_days"))
-        .with_panel(worklist("AED batteries expiring in the next 90 days", "batt_exp", "batt_days"))
     )
+    days = s.worklist_days
+    return place(dashboard, [[
+        Sized(worklist(s, f"Pads expiring in the next {days} days", "pad_exp", "pad_days"), 12, 14),
+        Sized(worklist(s, f"AED batteries expiring in the next {days} days", "batt_exp",
+                       "batt_days"), 12, 14),
+    ]])  # fmt: skip
 
 
-DASHBOARDS: Final[dict[str, Callable[[], board.Dashboard]]] = {
+# --- the wall: problems only, for a TV -----------------------------------------------------
+
+PROBLEM_COLUMNS: Final = ("name", "state", "reason", "level", "alert_text", "last_seen_ms")
+
+
+def wall(s: Site) -> board.Dashboard:
+    problems = (
+        current(table.Panel, "Cabinets that need someone", s)
+        .with_target(Query(queries.latest_where(PROBLEM_COLUMNS, "problem", "= 1"), table=True))
+        .with_transformation(ONE_TABLE)
+        .with_transformation(transformation("organize", excludeByName={"Time": True}))
+        .mappings(readiness_mappings())
+        .sort_by([common_builders.TableSortByFieldState().display_name("state")])
+        .override_by_name("state", [COLOURED_CELL])
+        .override_by_name("level", renamed("worst alert", setting("mappings", severity_mappings()),
+                                           COLOURED_CELL))
+        .override_by_name("last_seen_ms", renamed("last seen", SINCE))
+        .override_by_name("alert_text", renamed("alerts"))
+        .override_by_name("name", [LINK_TO_CABINET])
+    )  # fmt: skip
+    dashboard = (
+        board.Dashboard("AED wall: problems only")
+        .uid("aedfleet-wall")
+        .tags(TAGS)
+        .time("now-1h", "now")
+        .refresh("30s")
+        .timezone("browser")
+    )
+    return place(dashboard, [
+        [Sized(state_counts(s, "Fleet now"), 16, 5),
+         Sized(freshness(s, "Collector writing", queries.SNAPSHOTS_WRITTEN), 8, 5)],
+        [Sized(problems, 24, 18)],
+    ])  # fmt: skip
+
+
+DASHBOARDS: Final[dict[str, Callable[[Site], board.Dashboard]]] = {
     "fleet-overview": fleet_overview,
     "incidents": incidents,
     "cabinet": cabinet_detail,
     "maintenance": maintenance,
+    "wall": wall,
 }

@@ -7,8 +7,9 @@ from typing import Any, NamedTuple
 
 from aedfleet.influxql import query
 from dashboards.boards import DASHBOARDS
-from dashboards.grafana_macros import render
+from dashboards.grafana_macros import duration_ms, render
 from dashboards.provisioning import dashboard_json
+from dashboards.site import DEFAULT_SITE, Site
 
 
 class PanelQuery(NamedTuple):
@@ -16,12 +17,19 @@ class PanelQuery(NamedTuple):
     panel: str  # the panel's title, "annotation: …" or "variable: …"
     ref_id: str
     influxql: str
+    time_from_ms: int | None = None  # the panel's own recent window (`timeFrom`), if any
 
 
 def panel_queries(model: dict[str, Any]) -> list[PanelQuery]:
     uid = model["uid"]
     found = [
-        PanelQuery(uid, panel["title"], target["refId"], target["query"])
+        PanelQuery(
+            uid,
+            panel["title"],
+            target["refId"],
+            target["query"],
+            duration_ms(panel["timeFrom"]) if panel.get("timeFrom") else None,
+        )
         for panel in model.get("panels", [])
         for target in panel.get("targets", [])
     ]
@@ -38,8 +46,8 @@ def panel_queries(model: dict[str, Any]) -> list[PanelQuery]:
     return found
 
 
-def all_queries() -> list[PanelQuery]:
-    return [q for name in DASHBOARDS for q in panel_queries(dashboard_json(name))]
+def all_queries(site: Site = DEFAULT_SITE) -> list[PanelQuery]:
+    return [q for name in DASHBOARDS for q in panel_queries(dashboard_json(name, site))]
 
 
 def run(
@@ -50,9 +58,12 @@ def run(
     end_ms: int,
     variables: dict[str, str | list[str]],
 ) -> list[tuple[PanelQuery, list[dict[str, Any]]]]:
-    """Each query with the rows InfluxDB returned; an InfluxDB error is raised, naming it."""
+    """Each query with the rows InfluxDB returned, over the dashboard range [start_ms, end_ms]
+    or, for a panel with its own window, the last `timeFrom` before end_ms, as Grafana sends
+    it; an InfluxDB error is raised, naming the query."""
     return [
-        (q, query(influx_url, database,
-                  render(q.influxql, start_ms=start_ms, end_ms=end_ms, variables=variables)))
+        (q, query(influx_url, database, render(
+            q.influxql, start_ms=start_ms if q.time_from_ms is None else end_ms - q.time_from_ms,
+            end_ms=end_ms, variables=variables)))
         for q in all_queries()
     ]  # fmt: skip

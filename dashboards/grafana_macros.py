@@ -21,6 +21,8 @@ _UNITS: Final = (("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 
                  ("s", 1000), ("ms", 1))  # fmt: skip
 _REGEX_SPECIAL: Final = re.compile(r"[\\^$*+?.()|\[\]{}/]")
 _VARIABLE: Final = re.compile(r"\$\{(\w+)\}|\$(\w+)")
+# a variable's custom "All" value: Grafana's template service inserts it as it is, unescaped
+ALL_VALUE: Final = ".*"
 
 
 def round_interval(raw_ms: float) -> int:
@@ -36,6 +38,16 @@ def interval_text(ms: int) -> str:
         if ms % size == 0:
             return f"{ms // size}{unit}"
     return f"{ms}ms"
+
+
+def duration_ms(text: str) -> int:
+    """A Grafana relative time such as `5m` or `now-5m` (a panel's `timeFrom`) in ms."""
+    amount = text.removeprefix("now-")
+    for unit, size in _UNITS:
+        number = amount.removesuffix(unit)
+        if number != amount and number.isdigit():
+            return int(number) * size
+    raise ValueError(f"not a Grafana relative time: {text!r}")
 
 
 def panel_interval(start_ms: int, end_ms: int, max_data_points: int, min_interval_ms: int) -> str:
@@ -64,6 +76,8 @@ def render(
         if name not in values:
             return match.group(0)
         value = values[name]
+        if value == ALL_VALUE:
+            return ALL_VALUE
         if isinstance(value, list):
             return "(" + "|".join(_REGEX_SPECIAL.sub(r"\\\g<0>", v) for v in value) + ")"
         return _REGEX_SPECIAL.sub(r"\\\g<0>", value)

@@ -56,12 +56,11 @@ class InfluxQLAnnotation(model.AnnotationQuery):
         self.tags_column = tags_column
 
     def to_json(self) -> dict[str, object]:
-        mapping = {"query": self.query, "textColumn": self.text_column,
-                   "tagsColumn": self.tags_column}  # fmt: skip
-        # the query at the top level is the InfluxDB data source's annotation form; `target`
-        # is where Grafana 10's annotation editor keeps it
-        return {**super().to_json(), **mapping,
-                "target": {"refId": "Anno", "rawQuery": True, **mapping}}  # fmt: skip
+        # the InfluxDB data source's annotation form, with no `target`: Grafana migrates
+        # exactly this (a top-level query) into a target with `fromAnnotations` set, which is
+        # what makes it read textColumn and tagsColumn; a `target` present skips that migration
+        return {**super().to_json(), "query": self.query, "textColumn": self.text_column,
+                "tagsColumn": self.tags_column}  # fmt: skip
 
 
 class Annotation(cogbuilder.Builder[model.AnnotationQuery]):

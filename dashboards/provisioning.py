@@ -1,5 +1,10 @@
 """The dashboards as Grafana provisioning: a data source file whose URL, database and
-credentials come from environment variables, a dashboard provider, and the dashboard JSON."""
+credentials come from environment variables, a dashboard provider, the dead-man alert rules
+and the dashboard JSON.
+
+The provider's `path` is where the JSON lies on the Grafana host, not where it was built:
+GRAFANA_DASHBOARDS_PATH unless `--dashboards-path` says otherwise, so the folder can be built
+anywhere and copied."""
 
 from __future__ import annotations
 
@@ -10,18 +15,24 @@ from typing import Any, Final
 import yaml
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
+from dashboards.alert_rules import rules
 from dashboards.boards import DASHBOARDS, FOLDER
 from dashboards.influxql import DATASOURCE_UID
+from dashboards.site import DEFAULT_SITE, Site
 
 DATASOURCE_NAME: Final = "aedfleet InfluxDB"
 # Grafana expands $VAR / ${VAR} in provisioning files from its own environment
 ENVIRONMENT: Final = ("AEDFLEET_INFLUX_URL", "AEDFLEET_INFLUX_DATABASE",
-                      "AEDFLEET_INFLUX_USERNAME", "AEDFLEET_INFLUX_PASSWORD")  # fmt: skip
+                      "AEDFLEET_INFLUX_USERNAME", "AEDFLEET_INFLUX_PASSWORD",
+                      "AEDFLEET_GRAFANA_ALERT_WEBHOOK")  # fmt: skip
+# where the dashboards' JSON goes on the Grafana host (Debian/RPM packages' data folder)
+GRAFANA_DASHBOARDS_PATH: Final = Path("/var/lib/grafana/dashboards/aedfleet")
 
 
-def dashboard_json(name: str) -> dict[str, Any]:
+def dashboard_json(name: str, site: Site = DEFAULT_SITE) -> dict[str, Any]:
     """One dashboard's JSON model, as the SDK's types encode it."""
-    encoded: dict[str, Any] = json.loads(json.dumps(DASHBOARDS[name]().build(), cls=JSONEncoder))
+    built = DASHBOARDS[name](site).build()
+    encoded: dict[str, Any] = json.loads(json.dumps(built, cls=JSONEncoder))
     return encoded
 
 
@@ -45,15 +56,15 @@ def datasource() -> dict[str, Any]:
     }
 
 
-def build(out: Path, dashboards_path: Path | None = None) -> list[Path]:
-    """Write `out/provisioning/{datasources,dashboards}/aedfleet.yaml` and the dashboards'
-    JSON in `out/dashboards/` (or where `dashboards_path` says Grafana will find them)."""
+def build(out: Path, dashboards_path: Path | None = None, site: Site = DEFAULT_SITE) -> list[Path]:
+    """Write `out/provisioning/{datasources,dashboards,alerting}/aedfleet.yaml` and the
+    dashboards' JSON in `out/dashboards/`, which Grafana will read at `dashboards_path`."""
     json_dir = out / "dashboards"
     json_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name in DASHBOARDS:
         path = json_dir / f"{name}.json"
-        path.write_text(json.dumps(dashboard_json(name), indent=2, ensure_ascii=False) + "\n",
+        path.write_text(json.dumps(dashboard_json(name, site), indent=2, ensure_ascii=False) + "\n",
                         encoding="utf-8")  # fmt: skip
         written.append(path)
     files = {
@@ -67,9 +78,10 @@ def build(out: Path, dashboards_path: Path | None = None) -> list[Path]:
                 "name": "aedfleet", "folder": FOLDER, "type": "file",
                 "disableDeletion": True, "allowUiUpdates": False,
                 "updateIntervalSeconds": 60,
-                "options": {"path": str(dashboards_path or json_dir.resolve())},
+                "options": {"path": str(dashboards_path or GRAFANA_DASHBOARDS_PATH)},
             }],
         },
+        out / "provisioning" / "alerting" / "aedfleet.yaml": rules(site),
     }  # fmt: skip
     for path, content in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -138,7 +138,7 @@ def _demo_runs(demo: subprocess.Popen[str], tmp_path: Path) -> list[str]:
     grafana = tmp_path / "grafana"
     assert f"Grafana provisioning in {grafana}" in lines[4]
     assert (grafana / "provisioning" / "datasources" / "aedfleet.yaml").exists()
-    assert len(list((grafana / "dashboards").glob("*.json"))) == 4
+    assert len(list((grafana / "dashboards").glob("*.json"))) == 5  # with the wall
     mqtt_url, influx_url = (line.split()[1] for line in lines[:2])
     host, port = mqtt_url.removeprefix("mqtt://").split(":")
     operator = OPERATOR_USER
