@@ -7,6 +7,8 @@ import select
 import sys
 import time
 
+import cabinet
+
 try:
     from time import ticks_ms as _ticks_ms  # MicroPython
 except ImportError:
@@ -48,6 +50,8 @@ class Board:
         self._ticks = ticks
         self._hold_ms = hold_ms
         self._script = []  # (ticks when due, input, level) for pulses
+        self._edges = []  # latched (input, level, ticks), like the ESP32's pin interrupts
+        self._last_edge = None  # ticks of the newest latched edge
         self._edge = asyncio.Event()  # a switch changed: like the door IRQ on the ESP32
         self._settling = False
         self._poll = None
@@ -72,6 +76,12 @@ class Board:
     def read_inputs(self):
         self._read_commands()
         return self.levels
+
+    def edges(self):
+        """The switch changes latched since the last call, oldest first."""
+        self._read_commands()
+        edges, self._edges = self._edges, []
+        return edges
 
     def battery_uv(self):
         # the ADC sees the divided voltage: 100k over 22k, ratio 5.545
@@ -110,6 +120,12 @@ class Board:
     async def network_up(self):
         return True
 
+    async def sensors_ready(self):
+        pass
+
+    def reset(self):
+        raise SystemExit(1)  # the process ends; whoever runs it starts it again
+
     async def wait_input(self, timeout_ms):
         # a switch change ends the wait at once, and the next poll comes as soon as the
         # debouncer can accept it, whatever the polling pace
@@ -129,15 +145,27 @@ class Board:
 
     # --- the simulated hardware --------------------------------------------------------
 
-    def set_input(self, name, level):
+    def set_input(self, name, level, ticks=None):
+        """A clean switch change (a simulated switch does not bounce): latched at once, so a
+        change that reverts before the firmware reads it is still delivered, in order. Edges
+        are stamped at least a debounce time apart, so the debouncer takes each as held."""
+        if self.levels[name] == level:
+            return
         self.levels[name] = level
+        stamp = self._ticks() if ticks is None else ticks
+        if self._last_edge is not None:
+            earliest = cabinet.ticks_add(self._last_edge, self._hold_ms)
+            if cabinet.ticks_diff(earliest, stamp) > 0:
+                stamp = earliest
+        self._last_edge = stamp
+        self._edges.append((name, level, stamp))
         self._edge.set()
 
     def _read_commands(self):
         now = self._ticks()
         while self._script and self._script[0][0] - now <= 0:
-            _due, name, level = self._script.pop(0)
-            self.levels[name] = level
+            due, name, level = self._script.pop(0)
+            self.set_input(name, level, due)
         if self._poll is None:
             return
         while self._poll.poll(0):

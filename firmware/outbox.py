@@ -20,6 +20,14 @@ def _exists(path):
         return False
 
 
+def write_atomic(path, data):
+    """Replace a small file whole: a power loss leaves the old one or the new one, never half."""
+    temporary = path + ".tmp"
+    with open(temporary, "w") as handle:
+        handle.write(data)
+    os.rename(temporary, path)
+
+
 class SequenceCounter:
     """Per-device sequence numbers that never repeat across reboots.
 
@@ -43,10 +51,7 @@ class SequenceCounter:
 
     def _reserve(self):
         self._reserved = self._next + self._block
-        temporary = self._path + ".tmp"
-        with open(temporary, "w") as handle:
-            handle.write(str(self._reserved))
-        os.rename(temporary, self._path)
+        write_atomic(self._path, str(self._reserved))
 
     def take(self):
         value = self._next % self.LIMIT

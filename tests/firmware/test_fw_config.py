@@ -18,7 +18,7 @@ def _error(overrides):
 def test_defaults_fill_in_what_the_board_config_leaves_out():
     merged = config.merge(_base())
     assert merged["telemetry_s"] == 300 and merged["prefix"] == "aed"
-    assert config.parse_broker(merged["broker"]) == ("10.0.0.2", 1883)
+    assert config.parse_broker(merged["broker"]) == ("10.0.0.2", 1883, False)
 
 
 def test_bad_config_says_which_key():

@@ -140,7 +140,9 @@ def install():
             real = dt if upcoming is None or (0 <= dt < upcoming) else upcoming
             real_wait(min(real, 50) if real >= 0 else 50)
         else:
-            real_wait(0)
+            if any(item[2].state for item in queue.map.values()):
+                real_wait(0)  # a flag was set (an IRQ): its waiter runs now
+                return
             step = dt if upcoming is None else min(dt, upcoming)
             advance(step)
         _apply_due()

@@ -1,0 +1,129 @@
+"""board_esp32.py, boot.py and main.py on the ESP32 stand-ins under the real unix port: what
+would fail in the field (issue 16) is reproduced here first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aedfleet.services import free_port
+from tests.firmware.esp32_board import DOOR_PIN, Esp32Cabinet
+
+pytestmark = pytest.mark.micropython
+CABINET = "bz-bc-001"
+MINUTE = 60_000
+
+
+def offline_config(**extra: Any) -> dict[str, Any]:
+    """A cabinet whose broker does not answer: everything it says stays in its outbox."""
+    return {
+        "id": CABINET,
+        "broker": f"mqtt://127.0.0.1:{free_port()}",
+        "password": "x",
+        "wifi_ssid": "RedCross",
+        "connect_timeout_ms": 1000,
+        **extra,
+    }
+
+
+def outbox_events(board: Esp32Cabinet) -> list[str]:
+    lines = (board.flash / "outbox").read_bytes().splitlines()
+    names = []
+    for line in lines:
+        if line.startswith(b"+") and b'"ev":"' in line:
+            names.append(line.split(b'"ev":"')[1].split(b'"')[0].decode())
+    return names
+
+
+def test_a_battery_cabinet_sleeps_ten_times_and_never_enters_safe_mode(tmp_path: Path) -> None:
+    config = offline_config(power="battery", heartbeat_s=600, awake_s=20)
+    board = Esp32Cabinet(tmp_path, config, [[11 * 600_000, "end"]])
+    for _cycle in range(11):
+        result = board.start()
+        assert result.returncode == 0, board.console()
+        assert "SAFE MODE" not in result.stdout, board.console()
+    assert len(board.events("deepsleep")) == 11
+    assert not board.events("reset")
+
+
+def telemetry_lines(board: Esp32Cabinet) -> list[bytes]:
+    lines = (board.flash / "outbox").read_bytes().splitlines()
+    return [line for line in lines if line.startswith(b"+") and b"/telemetry " in line]
+
+
+def test_the_first_telemetry_carries_a_real_temperature_and_no_fault(tmp_path: Path) -> None:
+    board = Esp32Cabinet(tmp_path, offline_config(), [[0, "temp_c", 4.5], [30_000, "end"]])
+    assert board.start().returncode == 0, board.console()
+    first = telemetry_lines(board)[0]
+    assert b'"temp_dc":45,' in first, first
+    assert "fault" not in outbox_events(board)
+    assert board.events("output")  # the heater pin was driven from that reading
+    heater = [e for e in board.events("output") if e["pin"] == 23]
+    assert heater[-1]["level"] == 1  # 4.5 °C is below the 5.0 °C threshold
+
+
+def test_without_a_sensor_telemetry_leaves_the_temperature_out(tmp_path: Path) -> None:
+    timeline = [[0, "sensor", False], [30_000, "end"]]
+    board = Esp32Cabinet(tmp_path, offline_config(), timeline)
+    assert board.start().returncode == 0, board.console()
+    first = telemetry_lines(board)[0]
+    assert b"temp_dc" not in first, first
+    assert outbox_events(board).count("fault") == 1
+
+
+def test_a_sensor_lost_mid_run_is_a_fault_then_a_self_test_when_it_returns(
+    tmp_path: Path,
+) -> None:
+    timeline = [[10_000, "sensor", False], [20_000, "sensor", True], [40_000, "end"]]
+    board = Esp32Cabinet(tmp_path, offline_config(), timeline)
+    assert board.start().returncode == 0, board.console()
+    assert "Traceback" not in board.console()
+    events = outbox_events(board)
+    assert events.index("fault") < len(events) - 1 - events[::-1].index("self_test")
+
+
+def test_an_access_point_down_for_three_minutes_then_back_costs_no_reset(
+    tmp_path: Path,
+) -> None:
+    timeline = [[0, "ap", False], [3 * MINUTE, "ap", True], [4 * MINUTE, "end"]]
+    board = Esp32Cabinet(tmp_path, offline_config(), timeline)
+    assert board.start().returncode == 0, board.console()
+    assert "Traceback" not in board.console() and not board.events("reset"), board.console()
+    wifi = [e["state"] for e in board.events("wifi")]
+    assert "connect_while_connecting" not in wifi
+    assert wifi[-1] == "joined"
+    assert [e for e in board.events("wifi") if e["state"] == "joined"][-1]["at"] > 3 * MINUTE
+
+
+def test_an_escape_from_the_app_ends_in_a_reset_not_a_dark_board(tmp_path: Path) -> None:
+    # a config the board cannot use at run time (a pin the ADC refuses) is found only by
+    # running: the app must not just stop
+    board = Esp32Cabinet(tmp_path, offline_config(), [[0, "adc_uv", 34, "broken"], [5000, "end"]])
+    board.start()
+    assert board.events("reset"), board.console()
+    assert board.nvram()["cause"] == 2  # machine.HARD_RESET
+
+
+def test_a_door_pulse_shorter_than_a_poll_is_two_events_in_order(tmp_path: Path) -> None:
+    # the loop wakes on the opening; the closing 30 ms later comes before the debounce could
+    # accept a level by polling: the latched edges still say open, then close
+    timeline = [
+        [5000, "pin", DOOR_PIN, 1],
+        [5030, "pin", DOOR_PIN, 0],
+        # contact bounce: edges 1 ms apart, settling open, then shut again for good
+        [8000, "pin", DOOR_PIN, 1],
+        [8001, "pin", DOOR_PIN, 0],
+        [8002, "pin", DOOR_PIN, 1],
+        [8003, "pin", DOOR_PIN, 0],
+        [8004, "pin", DOOR_PIN, 1],
+        [9000, "pin", DOOR_PIN, 0],
+        [9001, "pin", DOOR_PIN, 1],
+        [9002, "pin", DOOR_PIN, 0],
+        [12_000, "end"],
+    ]
+    board = Esp32Cabinet(tmp_path, offline_config(debounce_ms=10, poll_ms=100), timeline)
+    assert board.start().returncode == 0, board.console()
+    door = [name for name in outbox_events(board) if name.startswith("door")]
+    assert door == ["door_open", "door_close", "door_open", "door_close"]
