@@ -305,9 +305,12 @@ class App:
         if self.config["power"] == "battery":
             loops.append(self.sleep_when_sent(self.board.ticks_ms()))
         tasks = [asyncio.create_task(self._guard(loop)) for loop in loops]
-        await self._stopped.wait()
-        for task in tasks:
-            task.cancel()
+        try:
+            await self._stopped.wait()
+        finally:  # stopped, failed or cancelled: no loop outlives run()
+            for task in tasks:
+                task.cancel()
+            await self.link.close()
         if self._fatal is not None:
             raise self._fatal
 

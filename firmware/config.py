@@ -54,25 +54,27 @@ DEFAULTS = {
     "batt_offset_mv": 0,
 }
 REQUIRED = ("id", "broker")
-# every whole-number key and the range it must lie in: a value outside is refused, by name
+# every whole-number key and the range it must lie in: a value outside is refused, by name.
+# Zero is never valid where it would stop a loop, a timer or the outbox (tests and the
+# simulator run with timings down to a second, so the lower bounds stay that low)
 RANGES = {
-    "keepalive_s": (2, 3600),
-    "connect_timeout_ms": (200, 60000),
-    "telemetry_s": (10, 86400),
-    "heartbeat_s": (60, 86400),
-    "awake_s": (5, 600),
-    "awake_open_s": (5, 86400),
+    "keepalive_s": (1, 3600),
+    "connect_timeout_ms": (100, 60000),
+    "telemetry_s": (1, 86400),
+    "heartbeat_s": (1, 86400),
+    "awake_s": (1, 600),
+    "awake_open_s": (1, 86400),
     "self_test_s": (3600, 7 * 86400),
     "ntp_s": (600, 7 * 86400),
     "debounce_ms": (1, 1000),
-    "poll_ms": (1, 1000),
-    "outbox_capacity": (10, 5000),
+    "poll_ms": (1, 5000),
+    "outbox_capacity": (1, 5000),
     "heat_on_dc": (-600, 1250),
     "heat_off_dc": (-600, 1250),
     "config_rev": (0, (1 << 31) - 1),
     "wdt_ms": (5000, 120000),
-    "wdt_link_s": (60, 86400),
-    "stable_after_s": (5, 3600),
+    "wdt_link_s": (1, 86400),
+    "stable_after_s": (1, 3600),
     "batt_divider_milli": (1000, 20000),
     "batt_offset_mv": (-2000, 2000),
 }

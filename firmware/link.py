@@ -4,7 +4,6 @@
 # "not connected", so the application never sees one.
 
 import asyncio
-import ssl
 import struct
 
 CONNECT_REFUSALS = {
@@ -25,7 +24,10 @@ def tls_context(ca_path):
     or address in the broker URL must be in the server certificate). mbedTLS on the ESP32 and
     the unix port is built with TLS 1.2 and 1.3 only, so nothing older can be negotiated;
     CPython (the simulator) is held to 1.2 as well."""
+    import ssl  # noqa: PLC0415 - only a TLS link pays for the module
+
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    # MicroPython documents SSLContext.verify_mode; the ESP32 stubs lack it, hence setattr
     context.verify_mode = ssl.CERT_REQUIRED
     if hasattr(context, "minimum_version"):  # CPython
         context.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -282,6 +284,7 @@ class Link:
     async def close(self, clean=False):
         """Drop the connection; with clean=True say DISCONNECT first (no last will)."""
         if clean and self.connected and self._writer is not None:
+            self.connected = False  # the broker's EOF that follows is no loss
             try:
                 await self._send(b"\xe0\x00")
             except (OSError, asyncio.TimeoutError):

@@ -72,23 +72,6 @@ class Esp32Cabinet:
             log.write(f"--- start {self.starts}\n{result.stdout}{result.stderr}")
         return result
 
-    def start_connected(self, until: str, timeout_s: float = 60) -> subprocess.Popen[str]:
-        """Start it as a process that runs on, for tests against a real broker."""
-        self._wake_from_sleep()
-        self.starts += 1
-        return subprocess.Popen(
-            [micropython_command(), str(STAND_INS / "start.py")],
-            cwd=self.flash,
-            env={
-                **os.environ,
-                "MICROPYPATH": f"{STAND_INS}:{FIRMWARE_DIR}:.frozen",
-                "AEDFLEET_ESP32_WORLD": str(self.world),
-            },
-            stdout=(self.workdir / "console.log").open("a"),
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-
     def console(self) -> str:
         path = self.workdir / "console.log"
         return path.read_text() if path.exists() else ""
@@ -102,9 +85,10 @@ class Esp32Cabinet:
         wake_at = until
         ext0 = nvram.get("wake_ext0")
         if ext0:
-            for at, what, *args in sorted(json.loads((self.world / "script.json").read_text())[
-                "timeline"
-            ], key=lambda entry: entry[0]):
+            for at, what, *args in sorted(
+                json.loads((self.world / "script.json").read_text())["timeline"],
+                key=lambda entry: entry[0],
+            ):
                 if nvram["world_ms"] < at < wake_at and what == "pin" and args == ext0:
                     wake_at = at
                     break

@@ -5,7 +5,6 @@
 # the bus reset, like the real driver. The temperature is the script's ["temp_c", value].
 
 import esp32world
-import onewire
 
 CONVERSION_MS = 750
 

@@ -5,8 +5,8 @@
 #   peterhinch/micropython-mqtt#132 on recovering from an AP outage);
 # - with the access point gone, status() stays STAT_CONNECTING and never reaches
 #   STAT_NO_AP_FOUND (micropython/micropython#5326): the attempt runs until disconnect();
-# - an attempt joins within ASSOCIATE_MS once the access point is there; a joined station
-#   drops to STAT_IDLE... when the access point goes away (here: at once).
+# - an attempt joins ASSOCIATE_MS after it started once the access point is there; a joined
+#   station loses the connection when the access point goes away (here: at once).
 # The access point is the script's ["ap", up] at a world time (up by default).
 
 import esp32world
@@ -57,10 +57,14 @@ class WLAN:
             self._joined = False
             self._started = None
             esp32world.log("wifi", state="lost")
-        elif self._started is not None and not self._joined and _ap_up():
-            if esp32world.world_ms() - self._started >= ASSOCIATE_MS:
-                self._joined = True
-                esp32world.log("wifi", state="joined")
+        elif (
+            self._started is not None
+            and not self._joined
+            and _ap_up()
+            and esp32world.world_ms() - self._started >= ASSOCIATE_MS
+        ):
+            self._joined = True
+            esp32world.log("wifi", state="joined")
 
     def connect(self, ssid=None, key=None):
         if not self._active:

@@ -3,9 +3,10 @@
 # program meanwhile; without an answer it raises OSError(ETIMEDOUT). The script's
 # ["ntp", epoch_ms_at_that_moment] makes a server answer; the clock then is set to it.
 
+import time
+
 import esp32world
 import network
-import time
 
 host = "pool.ntp.org"
 timeout = 1

@@ -4,11 +4,10 @@
 # (docs.micropython.org/en/latest/library/time.html) and the ESP32 quick reference's RTC.
 # utime is the unix port's own module; this file shadows `time` only for the firmware's tests.
 
+import esp32world
 from utime import gmtime as _gmtime
 from utime import localtime as _localtime
 from utime import mktime, ticks_add, ticks_cpu, ticks_diff, ticks_us  # noqa: F401
-
-import esp32world
 
 ticks_ms = esp32world.ticks_ms
 
