@@ -388,8 +388,8 @@ def firmware_flash(port: str, build_dir: Path, config_path: Path) -> None:
     --config .run/firmware/bz-bc-001/config.json
     """
     try:
-        firmware_tools.build(build_dir)
-        firmware_tools.flash(port, build_dir, config_path)
+        built = firmware_tools.build(build_dir)
+        firmware_tools.flash(port, built, config_path)
     except firmware_tools.FirmwareError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"flashed {port}")
