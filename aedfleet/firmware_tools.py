@@ -137,6 +137,11 @@ def board_config(
     return config
 
 
+def broker_url(text: str) -> str:
+    """The broker as the board config holds it: TLS (mqtts://) unless mqtt:// is written."""
+    return text if text.startswith(("mqtt://", "mqtts://")) else f"mqtts://{text}"
+
+
 def write_board_config(config: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(config, indent=1) + "\n")

@@ -82,3 +82,20 @@ def test_a_board_with_an_older_micropython_is_left_holding_and_untouched(
     assert result.exit_code != 0
     assert "loads .mpy version" in result.output
     assert len(record.read_text().splitlines()) == 1  # no copy attempted
+
+
+def test_config_defaults_to_tls_and_puts_the_fleet_ca_beside_it(tmp_path: Path) -> None:
+    inventory = inventory_file(tmp_path / "inventory.csv", ["bz-bc-001"])
+    ca = tmp_path / "ca.crt"
+    ca.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    out = tmp_path / "bz-bc-001" / "config.json"
+    result = CliRunner().invoke(
+        main,
+        ["firmware", "config", "bz-bc-001", "--inventory", str(inventory),
+         "--broker", "10.0.0.2:8883", "--ca", str(ca), "--wifi-ssid", "RedCross",
+         "--out", str(out)],
+        env={"AEDFLEET_WIFI_PASSWORD": "w", "AEDFLEET_CABINET_PASSWORD": "p"},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["broker"] == "mqtts://10.0.0.2:8883"
+    assert (out.parent / "ca.crt").read_bytes() == ca.read_bytes()
