@@ -60,7 +60,8 @@ def test_a_door_event_arrives_over_tls_with_the_fleet_ca(
 
 def test_a_broker_signed_by_another_ca_is_refused(services: LocalServices, tmp_path: Path) -> None:
     foreign = make_tls(tmp_path / "foreign", ["localhost"]).ca_cert
-    refused(FirmwareProcess(tmp_path / "fw", **tls_config(services.mosquitto, "localhost", foreign)))
+    config = tls_config(services.mosquitto, "localhost", foreign)
+    refused(FirmwareProcess(tmp_path / "fw", **config))
 
 
 def test_a_broker_whose_certificate_names_another_host_is_refused(tmp_path: Path) -> None:
