@@ -4,17 +4,21 @@ checked. A foreign CA and a wrong host name are refused."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from aedfleet.broker import make_tls
+from aedfleet.firmware_tools import micropython_command, micropython_path
 from aedfleet.services import LocalServices, Mosquitto
 from aedfleet.testing import FirmwareProcess, Recorder, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.micropython]
 CABINET = "bz-bc-001"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def tls_config(mosquitto: Mosquitto, host: str, ca: Path, **extra: Any) -> dict[str, Any]:
@@ -74,3 +78,34 @@ def test_a_broker_whose_certificate_names_another_host_is_refused(tmp_path: Path
         refused(FirmwareProcess(tmp_path / "fw", **tls_config(mosquitto, "127.0.0.1", ca)))
     finally:
         mosquitto.process.stop()
+
+
+def test_what_tls_costs_on_the_unix_port(services: LocalServices, tmp_path: Path) -> None:
+    """Connect time and heap held while connected, plain and TLS (printed for the README)."""
+    mosquitto = services.mosquitto
+    common = [CABINET, mosquitto.password(CABINET)]
+    plain = run_micropython("tests/firmware/tls_cost.py", "127.0.0.1", str(mosquitto.port), *common)
+    tls = run_micropython(
+        "tests/firmware/tls_cost.py", "localhost", str(mosquitto.tls_port), *common,
+        str(mosquitto.files.tls.ca_cert),
+    )  # fmt: skip
+    plain_ok, plain_ms, plain_heap = plain.split()
+    tls_ok, tls_ms, tls_heap = tls.split()
+    print(f"plain MQTT: {plain_ms} ms, {plain_heap} B held; TLS: {tls_ms} ms, {tls_heap} B held")
+    assert plain_ok == tls_ok == "True"
+    assert int(tls_heap) > int(plain_heap)
+    boot = {
+        name: run_micropython("tests/firmware/heap_after_boot.py", str(tmp_path / name), *extra)
+        for name, extra in (("plain", []), ("tls", [str(mosquitto.files.tls.ca_cert)]))
+    }
+    print(f"heap after boot: plain {boot['plain']} B, TLS {boot['tls']} B")
+
+
+def run_micropython(*argv: str) -> str:
+    if "heap_after" in argv[0]:
+        Path(argv[1]).mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [micropython_command(), *argv], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "MICROPYPATH": micropython_path()}, check=True,
+    )  # fmt: skip
+    return result.stdout.strip().splitlines()[-1]
