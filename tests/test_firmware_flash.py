@@ -10,7 +10,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from aedfleet.cli import main
 from aedfleet.testing import inventory_file
@@ -49,7 +49,7 @@ def layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer_mpy: int) -> 
     return record
 
 
-def flash(tmp_path: Path) -> CliRunner:
+def flash(tmp_path: Path) -> Result:
     return CliRunner().invoke(
         main,
         ["firmware", "flash", "--port", "/dev/ttyUSB0",
