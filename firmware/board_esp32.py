@@ -89,6 +89,8 @@ class Board:
 
     def edges(self):
         """The switch changes latched since the last call, oldest first."""
+        if not self._edges:
+            return ()  # nothing new: no allocation on the hot path
         state = machine.disable_irq()
         edges, self._edges = self._edges, []
         machine.enable_irq(state)

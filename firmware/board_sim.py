@@ -80,6 +80,8 @@ class Board:
     def edges(self):
         """The switch changes latched since the last call, oldest first."""
         self._read_commands()
+        if not self._edges:
+            return ()  # nothing new: no allocation on the hot path
         edges, self._edges = self._edges, []
         return edges
 

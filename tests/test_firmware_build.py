@@ -68,3 +68,12 @@ def test_heap_after_boot_stays_within_budget(tmp_path: Path) -> None:
     heap_bytes = int(result.stdout.strip().splitlines()[-1])
     print(f"firmware heap after boot (unix port, 64-bit): {heap_bytes} bytes")
     assert 0 < heap_bytes < HEAP_BUDGET_64BIT_BYTES
+
+
+def test_an_idle_input_pass_allocates_nothing(tmp_path: Path) -> None:
+    # 128 bytes per pass before the latched edges (a dict and an epoch read every 20 ms)
+    result = micropython("tests/firmware/alloc_per_pass.py", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    per_pass = int(result.stdout.strip().splitlines()[-1])
+    print(f"bytes allocated per idle input pass (unix port, simulated board): {per_pass}")
+    assert per_pass == 0
