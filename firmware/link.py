@@ -21,14 +21,14 @@ class LinkError(Exception):
 
 def tls_context(ca_path):
     """TLS to the broker with only the fleet's CA trusted and the host name checked (the name
-    or address in the broker URL must be in the server certificate). mbedTLS on the ESP32 and
-    the unix port is built with TLS 1.2 and 1.3 only, so nothing older can be negotiated;
-    CPython (the simulator) is held to 1.2 as well."""
+    in the broker URL must be in the server certificate). MicroPython's mbedTLS 3 (ESP32 and
+    unix port) implements nothing older than TLS 1.2, so nothing older can be negotiated;
+    CPython (the simulator) is held to 1.2 explicitly."""
     import ssl  # noqa: PLC0415 - only a TLS link pays for the module
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     # MicroPython documents SSLContext.verify_mode; the ESP32 stubs lack it, hence setattr
-    context.verify_mode = ssl.CERT_REQUIRED
+    setattr(context, "verify_mode", ssl.CERT_REQUIRED)  # noqa: B010
     if hasattr(context, "minimum_version"):  # CPython
         context.minimum_version = ssl.TLSVersion.TLSv1_2
     with open(ca_path, "rb") as handle:
