@@ -9,7 +9,7 @@ import cabinet
 import config as configuration
 import report
 from link import Link, tls_context
-from outbox import EVENT, TELEMETRY, Outbox, SequenceCounter, write_atomic
+from outbox import BOOT, EVENT, SELF_TEST, TELEMETRY, Outbox, SequenceCounter, write_atomic
 
 INPUTS = ("door", "aed", "maint", "mains", "tamper")
 TEMP_PERIOD_MS = 2000  # the heater follows every reading; a DS18B20 conversion takes 750 ms
@@ -132,7 +132,8 @@ class App:
         topic, payload = report.event(
             self.config["prefix"], self.config["id"], name, extra, seq, ts, synced
         )
-        self.outbox.put(seq, EVENT, topic, payload)
+        kind = BOOT if name == "boot" else SELF_TEST if name == "self_test" else EVENT
+        self.outbox.put(seq, kind, topic, payload)
         self.log("event: " + name)
         self.wake.set()
 

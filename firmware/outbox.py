@@ -10,6 +10,12 @@ import os
 
 EVENT = "e"
 TELEMETRY = "t"
+# events of which only the newest unsent one matters: a broker outage that makes the link
+# watchdog reset the board every ten minutes must not fill the outbox with boot records and
+# push out door and AED events
+BOOT = "b"
+SELF_TEST = "s"
+COALESCED = (BOOT, SELF_TEST)
 
 
 def _exists(path):
@@ -114,7 +120,13 @@ class Outbox:
         return offset
 
     def put(self, seq, kind, message_topic, payload):
-        """Keep a message until it is acknowledged."""
+        """Keep a message until it is acknowledged; a BOOT or SELF_TEST record replaces an
+        unsent one of its kind."""
+        if kind in COALESCED:
+            for entry in self._entries:
+                if entry[1] == kind:
+                    self.remove(entry[0])
+                    break
         if len(self._entries) >= self.capacity:
             self._drop_one()
         record = b"+%d %s %s " % (seq, kind.encode(), message_topic.encode()) + payload + b"\n"
