@@ -232,8 +232,8 @@ class Board:
         self.set_heater(False)
         self.set_led(False)
         self.set_buzzer(False)
-        # the door pin is active high: wake when it reaches the level opposite to now
-        level = esp32.WAKEUP_ANY_HIGH if door_wake_level else esp32.WAKEUP_ALL_LOW
-        esp32.wake_on_ext0(self._pins["door"], level)
+        # ext0 wakes when its one pin reaches a level: True for high (the IDF's
+        # esp_sleep_enable_ext0_wakeup level 1); WAKEUP_ALL_LOW/ANY_HIGH name ext1's modes
+        esp32.wake_on_ext0(self._pins["door"], door_wake_level == 1)
         self._wlan.active(False)
         machine.deepsleep(max(1, sleep_ms))

@@ -1,7 +1,7 @@
 # Stand-in for the ESP32 port's `esp32` module (never flashed), after
-# docs.micropython.org/en/latest/library/esp32.html: wake_on_ext0(pin, level) with level
-# esp32.WAKEUP_ALL_LOW or esp32.WAKEUP_ANY_HIGH; the wake-up source is recorded so the test can
-# see on which door level a sleeping cabinet wakes.
+# docs.micropython.org/en/latest/library/esp32.html and the IDF's esp_sleep_enable_ext0_wakeup
+# (level 0 = low, 1 = high); WAKEUP_ALL_LOW / WAKEUP_ANY_HIGH (False / True) are ext1's modes.
+# The wake-up source is recorded so the test sees on which door level a sleeping cabinet wakes.
 
 import esp32world
 
