@@ -282,6 +282,8 @@ class App:
         while self.link.connected:
             item = self.outbox.peek()
             if item is None:
+                if self.ntp_schedule.due(self.board.ticks_ms()):
+                    self.board.sync_clock()  # a cabinet connected for weeks re-syncs too
                 self.wake.clear()
                 try:  # woken by a new message or a lost connection
                     await asyncio.wait_for(self.wake.wait(), self.config["keepalive_s"])

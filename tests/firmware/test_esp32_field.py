@@ -127,3 +127,19 @@ def test_a_door_pulse_shorter_than_a_poll_is_two_events_in_order(tmp_path: Path)
     assert board.start().returncode == 0, board.console()
     door = [name for name in outbox_events(board) if name.startswith("door")]
     assert door == ["door_open", "door_close", "door_open", "door_close"]
+
+
+def test_a_door_open_across_deep_sleep_reports_how_long_it_was_open(tmp_path: Path) -> None:
+    # battery: the door opens (a wake), stays open past the awake limit (it sleeps with the
+    # door open) and is shut nine minutes later (another wake): open_s spans the sleep
+    timeline = [[60_000, "pin", DOOR_PIN, 1], [600_000, "pin", DOOR_PIN, 0], [900_000, "end"]]
+    config = offline_config(power="battery", heartbeat_s=3600, awake_s=5, awake_open_s=10)
+    board = Esp32Cabinet(tmp_path, config, timeline)
+    for _start in range(3):
+        assert board.start().returncode == 0, board.console()
+    closes = [
+        line for line in (board.flash / "outbox").read_bytes().splitlines() if b"door_close" in line
+    ]
+    assert len(closes) == 1, board.console()
+    open_s = int(closes[0].split(b'"open_s":')[1].split(b"}")[0])
+    assert 535 <= open_s <= 541, open_s
