@@ -46,6 +46,7 @@ class App:
         self.schedule = cabinet.Schedule(config["telemetry_s"] * 1000, now_ticks)
         self.temp_schedule = cabinet.Schedule(TEMP_PERIOD_MS, now_ticks)
         self.self_test_schedule = cabinet.Schedule(config["self_test_s"] * 1000, now_ticks)
+        self.self_test_schedule.due(now_ticks)  # the first one a period after boot, not at it
         self.ntp_schedule = cabinet.Schedule(config["ntp_s"] * 1000, now_ticks)
         self.boot_ticks = now_ticks
         self.reconnects = 0
@@ -299,9 +300,7 @@ class App:
         """Both loops, and on battery the way to sleep. A loop that fails ends run() with its
         error (main.py then resets the board): no loop dies alone and unnoticed."""
         await self.board.sensors_ready()
-        self.read_temperature()
-        if self.board.reset_cause() != "deep_sleep" and not self.temp_fault:
-            self.self_test()
+        self.read_temperature()  # the first telemetry carries this reading (or none)
         self._stopped = asyncio.Event()
         self._fatal = None
         loops = [self.input_loop(), self.link_loop()]
