@@ -53,7 +53,6 @@ class Board:
         self._edges = []  # latched (input, level, ticks), like the ESP32's pin interrupts
         self._last_edge = None  # ticks of the newest latched edge
         self._edge = asyncio.Event()  # a switch changed: like the door IRQ on the ESP32
-        self._settling = False
         self._poll = None
         if commands:
             self._poll = select.poll()
@@ -130,17 +129,17 @@ class Board:
 
     async def wait_input(self, timeout_ms):
         # a switch change ends the wait at once, and the next poll comes as soon as the
-        # debouncer can accept it, whatever the polling pace
-        if self._settling:
-            self._settling = False
-            timeout_ms = min(timeout_ms, self._hold_ms + 1)
+        # debouncer can accept the newest edge, whatever the polling pace
+        if self._last_edge is not None:
+            settles = cabinet.ticks_add(self._last_edge, self._hold_ms)
+            settles_in = cabinet.ticks_diff(settles, self._ticks()) + 1
+            if settles_in > 0:
+                timeout_ms = min(timeout_ms, settles_in)
         try:
             await asyncio.wait_for(self._edge.wait(), timeout_ms / 1000)
         except asyncio.TimeoutError:
             pass
-        if self._edge.is_set():
-            self._edge.clear()
-            self._settling = True
+        self._edge.clear()
 
     def deep_sleep(self, sleep_ms, door_wake_level):
         self.slept = (sleep_ms, door_wake_level)
