@@ -143,3 +143,37 @@ def test_a_door_open_across_deep_sleep_reports_how_long_it_was_open(tmp_path: Pa
     assert len(closes) == 1, board.console()
     open_s = int(closes[0].split(b'"open_s":')[1].split(b"}")[0])
     assert 535 <= open_s <= 541, open_s
+
+
+def boot_resets(board: Esp32Cabinet) -> list[str]:
+    lines = (board.flash / "outbox").read_bytes().splitlines()
+    return [
+        line.split(b'"reset":"')[1].split(b'"')[0].decode()
+        for line in lines
+        if line.startswith(b"+") and b'"ev":"boot"' in line
+    ]
+
+
+def test_a_broker_gone_too_long_ends_in_a_watchdog_reset_and_a_clean_restart(
+    tmp_path: Path,
+) -> None:
+    # the input loop stops feeding the watchdog after wdt_link_s without the broker; the WDT
+    # cannot be stopped and resets the board, which comes back counting one crash
+    config = offline_config(wdt_link_s=60, wdt_ms=10_000)
+    board = Esp32Cabinet(tmp_path, config, [[10 * MINUTE, "end"]])
+    assert board.start().returncode == 0, board.console()
+    [reset] = board.events("reset")
+    assert reset["why"] == "watchdog" and 69_000 <= reset["at"] <= 72_000
+    assert board.start().returncode == 0, board.console()
+    assert "SAFE MODE" not in board.console()
+    # boot records coalesce in the outbox: the newest says why the board restarted
+    assert boot_resets(board) == ["watchdog"]
+
+
+def test_a_brown_out_comes_back_as_a_power_on_without_rtc_memory(tmp_path: Path) -> None:
+    board = Esp32Cabinet(tmp_path, offline_config(), [[5000, "end"], [20_000, "end"]])
+    assert board.start().returncode == 0, board.console()
+    board.power_cycle(at_ms=10_000)  # the supply sagged: the ESP32 reports a power-on reset
+    assert board.start().returncode == 0, board.console()
+    assert boot_resets(board)[-1] == "power_on"
+    assert board.nvram()["rtc_memory"][:2] == "01"  # the crash count started again
