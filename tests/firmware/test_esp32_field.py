@@ -28,13 +28,23 @@ def offline_config(**extra: Any) -> dict[str, Any]:
     }
 
 
+def outbox_lines(board: Esp32Cabinet) -> list[bytes]:
+    """The records still in the outbox log, in order (a "-seq" line removes one)."""
+    live: dict[int, bytes] = {}
+    for line in (board.flash / "outbox").read_bytes().splitlines():
+        if line.startswith(b"+"):
+            live[int(line[1:].split(b" ")[0])] = line
+        elif line.startswith(b"-"):
+            live.pop(int(line[1:]), None)
+    return list(live.values())
+
+
 def outbox_events(board: Esp32Cabinet) -> list[str]:
-    lines = (board.flash / "outbox").read_bytes().splitlines()
-    names = []
-    for line in lines:
-        if line.startswith(b"+") and b'"ev":"' in line:
-            names.append(line.split(b'"ev":"')[1].split(b'"')[0].decode())
-    return names
+    return [
+        line.split(b'"ev":"')[1].split(b'"')[0].decode()
+        for line in outbox_lines(board)
+        if b'"ev":"' in line
+    ]
 
 
 def test_a_battery_cabinet_sleeps_ten_times_and_never_enters_safe_mode(tmp_path: Path) -> None:
@@ -49,8 +59,7 @@ def test_a_battery_cabinet_sleeps_ten_times_and_never_enters_safe_mode(tmp_path:
 
 
 def telemetry_lines(board: Esp32Cabinet) -> list[bytes]:
-    lines = (board.flash / "outbox").read_bytes().splitlines()
-    return [line for line in lines if line.startswith(b"+") and b"/telemetry " in line]
+    return [line for line in outbox_lines(board) if b"/telemetry " in line]
 
 
 def test_the_first_telemetry_carries_a_real_temperature_and_no_fault(tmp_path: Path) -> None:
@@ -137,20 +146,17 @@ def test_a_door_open_across_deep_sleep_reports_how_long_it_was_open(tmp_path: Pa
     board = Esp32Cabinet(tmp_path, config, timeline)
     for _start in range(3):
         assert board.start().returncode == 0, board.console()
-    closes = [
-        line for line in (board.flash / "outbox").read_bytes().splitlines() if b"door_close" in line
-    ]
+    closes = [line for line in outbox_lines(board) if b"door_close" in line]
     assert len(closes) == 1, board.console()
     open_s = int(closes[0].split(b'"open_s":')[1].split(b"}")[0])
     assert 535 <= open_s <= 541, open_s
 
 
 def boot_resets(board: Esp32Cabinet) -> list[str]:
-    lines = (board.flash / "outbox").read_bytes().splitlines()
     return [
         line.split(b'"reset":"')[1].split(b'"')[0].decode()
-        for line in lines
-        if line.startswith(b"+") and b'"ev":"boot"' in line
+        for line in outbox_lines(board)
+        if b'"ev":"boot"' in line
     ]
 
 
