@@ -272,7 +272,7 @@ class App:
             first = False
             self.log("link: connected")
             if self.ntp_schedule.due(self.board.ticks_ms()):
-                self.board.sync_clock()  # blocks up to a second: not on every reconnect
+                await self.board.sync_clock()  # not on every reconnect
             topic, payload = self.status("online", {"fw": configuration.FIRMWARE_VERSION})
             if await self.link.publish(topic, payload, qos=1, retain=True):
                 await self.link.subscribe(self.config_topic)
@@ -284,7 +284,7 @@ class App:
             item = self.outbox.peek()
             if item is None:
                 if self.ntp_schedule.due(self.board.ticks_ms()):
-                    self.board.sync_clock()  # a cabinet connected for weeks re-syncs too
+                    await self.board.sync_clock()  # a cabinet connected for weeks re-syncs too
                 self.wake.clear()
                 try:  # woken by a new message or a lost connection
                     await asyncio.wait_for(self.wake.wait(), self.config["keepalive_s"])

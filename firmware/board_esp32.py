@@ -6,6 +6,8 @@
 
 import asyncio
 import gc
+import socket
+import struct
 import time
 
 import cabinet
@@ -13,7 +15,6 @@ import ds18x20
 import esp32
 import machine
 import network
-import ntptime
 import onewire
 
 # MicroPython on the ESP32 may count from 2000-01-01; the protocol counts from 1970
@@ -26,6 +27,8 @@ _RESET_CAUSES = {
     machine.SOFT_RESET: "soft",
 }
 CONVERSION_MS = 750  # DS18B20 at 12 bits
+NTP_WAIT_MS = 1000
+NTP_1900_TO_1970_S = 2208988800
 WIFI_ATTEMPT_MS = 10000
 EDGES_KEPT = 64  # latched edges waiting for the loop; more than this in one pass is noise
 BATTERY_SAMPLES = 8
@@ -62,6 +65,7 @@ class Board:
         self._start_conversion()
         self._wlan = network.WLAN(network.STA_IF)
         self._synced = False
+        self._ntp_address = None
         self._watchdog = machine.WDT(timeout=config["wdt_ms"])
 
     # --- switches ------------------------------------------------------------------------
@@ -114,15 +118,33 @@ class Board:
     def clock_synced(self):
         return self._synced
 
-    def sync_clock(self):
-        # blocks for DNS and up to ntptime.timeout: the app calls it rarely
+    async def sync_clock(self):
+        """SNTP (RFC 4330) on a UDP socket the loop waits on, so the switches, buzzer and
+        watchdog keep running meanwhile (ntptime would block for up to its timeout). DNS,
+        which blocks, runs only when the server's address is not known yet."""
         try:
-            ntptime.host = self._config["ntp_host"]
-            ntptime.timeout = 1
-            ntptime.settime()
+            if self._ntp_address is None:
+                found = socket.getaddrinfo(self._config["ntp_host"], self._config["ntp_port"])
+                self._ntp_address = found[0][-1]
+            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                query = bytearray(48)
+                query[0] = 0x1B  # version 3, client
+                udp.sendto(query, self._ntp_address)
+                reading = asyncio.StreamReader(udp).read(48)
+                answer = await asyncio.wait_for_ms(reading, NTP_WAIT_MS)  # type: bytes
+            finally:
+                udp.close()
+            if len(answer) < 48:
+                raise OSError("short NTP answer")
+            seconds = struct.unpack("!I", answer[40:44])[0] - NTP_1900_TO_1970_S
+            moment = time.gmtime(seconds - _EPOCH_OFFSET_MS // 1000)
+            machine.RTC().datetime(
+                (moment[0], moment[1], moment[2], moment[6] + 1, moment[3], moment[4], moment[5], 0)
+            )
             self._synced = True
-        except (OSError, OverflowError, IndexError):
-            pass  # keep the flag: messages say their time is not trustworthy
+        except (OSError, asyncio.TimeoutError, IndexError):
+            self._ntp_address = None  # resolve again next time; keep the flag as it was
         return self._synced
 
     # --- sensors and outputs -------------------------------------------------------------

@@ -69,7 +69,7 @@ class Board:
     def clock_synced(self):
         return self.synced
 
-    def sync_clock(self):
+    async def sync_clock(self):
         return self.synced
 
     def read_inputs(self):

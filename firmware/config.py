@@ -35,6 +35,7 @@ DEFAULTS = {
     "batt_exp": None,
     "config_rev": 0,
     "ntp_host": "pool.ntp.org",
+    "ntp_port": 123,
     "wdt_ms": 30000,  # hardware watchdog timeout
     "wdt_link_s": 600,  # stop feeding it after this long without a broker round trip
     "stable_after_s": 60,  # a run this long clears the crash counter of safe boot
@@ -66,6 +67,7 @@ RANGES = {
     "awake_open_s": (1, 86400),
     "self_test_s": (3600, 7 * 86400),
     "ntp_s": (600, 7 * 86400),
+    "ntp_port": (1, 65535),
     "debounce_ms": (1, 1000),
     "poll_ms": (1, 5000),
     "outbox_capacity": (1, 5000),

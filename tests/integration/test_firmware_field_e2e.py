@@ -3,6 +3,9 @@ JSON but no object, and a battery cabinet that must stay awake while someone is 
 
 from __future__ import annotations
 
+import socket
+import struct
+import threading
 from pathlib import Path
 
 import pytest
@@ -70,3 +73,55 @@ def test_a_battery_cabinet_stays_awake_while_the_door_is_open(
         assert events[-4:] == ["door_open", "aed_removed", "aed_returned", "door_close"], events
     finally:
         recorder.close()
+
+
+class SntpServer:
+    """Answers SNTP queries on loopback with a fixed time: the stand-in ESP32 has no NTP pool
+    to reach here (no network target but loopback)."""
+
+    def __init__(self, unix_s: int) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
+        self.unix_s = unix_s
+        self.queries = 0
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                query, client = self.socket.recvfrom(48)
+            except OSError:
+                return
+            self.queries += 1
+            answer = bytearray(48)
+            answer[0] = 0x1C  # version 3, server
+            answer[40:44] = struct.pack("!I", self.unix_s + 2_208_988_800)
+            self.socket.sendto(bytes(answer), client)
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+def test_the_clock_is_set_by_sntp_without_stopping_the_input_loop(
+    services: LocalServices, tmp_path: Path
+) -> None:
+    unix_s = 1_796_169_600  # 2026-12-02 00:00 UTC
+    sntp = SntpServer(unix_s)
+    config = {
+        "id": CABINET, "broker": services.mosquitto.url, "username": CABINET,
+        "password": services.mosquitto.password(CABINET), "ntp_host": "127.0.0.1",
+        "ntp_port": sntp.port, "keepalive_s": 5, "telemetry_s": 1,
+    }  # fmt: skip
+    board = Esp32Cabinet(tmp_path, config, [[4000, "end"]])
+    recorder = Recorder(services, f"aed/v1/{CABINET}/telemetry", client_id="sntp-recorder")
+    try:
+        assert board.start().returncode == 0, board.console()
+        wait_for(lambda: any(t["sync"] for t in recorder.payloads("/telemetry")), 10, "synced")
+        synced = [t for t in recorder.payloads("/telemetry") if t["sync"]]
+        assert abs(synced[0]["ts"] - unix_s * 1000) < 10_000, synced[0]
+        assert sntp.queries == 1
+    finally:
+        recorder.close()
+        sntp.close()
