@@ -91,7 +91,7 @@ class SntpServer:
     def _serve(self) -> None:
         while True:
             try:
-                query, client = self.socket.recvfrom(48)
+                _query, client = self.socket.recvfrom(48)
             except OSError:
                 return
             self.queries += 1
