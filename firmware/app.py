@@ -55,6 +55,7 @@ class App:
         self.last_ts = 0
         self.last_link_ok_ticks = now_ticks
         self.stable = False
+        self.going_to_sleep = False  # battery: the link must not come back once `sleeping` is said
         self.wake = asyncio.Event()
         prefix, ident = config["prefix"], config["id"]
         host, port, tls = configuration.parse_broker(config["broker"])
@@ -255,7 +256,7 @@ class App:
     async def link_loop(self):
         backoff_ms = 1000
         first = True
-        while True:
+        while not self.going_to_sleep:
             if not await self.board.network_up():
                 await asyncio.sleep(backoff_ms / 1000)
                 continue
@@ -303,10 +304,13 @@ class App:
         self.read_temperature()  # the first telemetry carries this reading (or none)
         self._stopped = asyncio.Event()
         self._fatal = None
-        loops = [self.input_loop(), self.link_loop()]
+        tasks = [
+            asyncio.create_task(self._guard(self.input_loop(), False)),
+            asyncio.create_task(self._guard(self.link_loop(), False)),
+        ]
         if self.config["power"] == "battery":
-            loops.append(self.sleep_when_sent(self.board.ticks_ms()))
-        tasks = [asyncio.create_task(self._guard(loop)) for loop in loops]
+            sleeper = self.sleep_when_sent(self.board.ticks_ms())
+            tasks.append(asyncio.create_task(self._guard(sleeper, True)))
         try:
             await self._stopped.wait()
         finally:  # stopped, failed or cancelled: no loop outlives run()
@@ -316,12 +320,15 @@ class App:
         if self._fatal is not None:
             raise self._fatal
 
-    async def _guard(self, loop):
+    async def _guard(self, loop, ends_run):
+        """Run one loop; its failure ends run(), and so does its end when `ends_run`."""
         try:
             await loop
         except Exception as error:  # noqa: BLE001 - handed on to run(), which raises it
             self._fatal = error
-        self._stopped.set()
+            ends_run = True
+        if ends_run:
+            self._stopped.set()
 
     async def sleep_when_sent(self, woke_ticks):
         """Battery profile: once the outbox is sent (or awake_s passed), and while neither the
@@ -338,6 +345,7 @@ class App:
             elif awake >= awake_ms or (self.link.connected and len(self.outbox) == 0):
                 break
             await asyncio.sleep(0.1)
+        self.going_to_sleep = True  # no reconnect now: its will would say `offline`
         now_ms = self.board.epoch_ms()
         plan = cabinet.wake_plan(self.cabinet.door_open, now_ms, self.config["heartbeat_s"] * 1000)
         if self.link.connected:

@@ -54,8 +54,11 @@ def test_a_battery_cabinet_sleeps_ten_times_and_never_enters_safe_mode(tmp_path:
         result = board.start()
         assert result.returncode == 0, board.console()
         assert "SAFE MODE" not in result.stdout, board.console()
-    assert len(board.events("deepsleep")) == 11
+    sleeps = board.events("deepsleep")
+    assert len(sleeps) == 11
     assert not board.events("reset")
+    # heater (23), LED (2) and buzzer (5) are off before every deep sleep
+    assert all(set(sleep["outputs"].values()) == {0} for sleep in sleeps)
 
 
 def telemetry_lines(board: Esp32Cabinet) -> list[bytes]:

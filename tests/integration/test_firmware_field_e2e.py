@@ -71,6 +71,14 @@ def test_a_battery_cabinet_stays_awake_while_the_door_is_open(
         wait_for(lambda: recorder.events("door_close"), 10, "door_close before sleeping")
         events = [e["ev"] for e in recorder.payloads("/event")]
         assert events[-4:] == ["door_open", "aed_removed", "aed_returned", "door_close"], events
+        # DISCONNECT went out before the radio did: the retained status stays `sleeping`,
+        # not the last will's `offline`
+        late = Recorder(services, f"aed/v1/{CABINET}/status", client_id="battery-late")
+        try:
+            wait_for(lambda: late.payloads("/status"), 10, "the retained status")
+            assert late.payloads("/status")[-1]["state"] == "sleeping"
+        finally:
+            late.close()
     finally:
         recorder.close()
 
