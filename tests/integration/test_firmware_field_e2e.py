@@ -112,7 +112,7 @@ class SntpServer:
         self.socket.close()
 
 
-def test_the_clock_is_set_by_sntp_without_stopping_the_input_loop(
+def test_the_clock_is_set_by_one_sntp_query_over_the_async_socket(
     services: LocalServices, tmp_path: Path
 ) -> None:
     unix_s = 1_796_169_600  # 2026-12-02 00:00 UTC
