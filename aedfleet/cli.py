@@ -334,7 +334,19 @@ def firmware_build(out: Path) -> None:
     required=True,
     help="The cabinet inventory CSV.",
 )
-@click.option("--broker", required=True, help="mqtt://host:port as the cabinet reaches it.")
+@click.option(
+    "--broker",
+    required=True,
+    help="host:port as the cabinet reaches it: mqtts:// (TLS) unless mqtt:// is written.",
+)
+@click.option(
+    "--ca",
+    "ca_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(".run/broker/ca.crt"),
+    show_default=True,
+    help="The fleet CA from `aedfleet broker config`, pinned by the cabinet for mqtts://.",
+)
 @click.option("--wifi-ssid", required=True)
 @click.option(
     "--wifi-password",
@@ -357,6 +369,7 @@ def firmware_config(
     cabinet_id: str,
     inventory: Path,
     broker: str,
+    ca_path: Path,
     wifi_ssid: str,
     wifi_password: str,
     password: str,
@@ -365,8 +378,11 @@ def firmware_config(
     """Write one cabinet's board config.json from the inventory (mode 600: it holds secrets).
 
     Example: aedfleet firmware config bz-bc-001 --inventory inventory.csv
-    --broker mqtt://10.0.0.2:1883 --wifi-ssid RedCross
+    --broker 10.0.0.2:8883 --ca .run/broker/ca.crt --wifi-ssid RedCross
     """
+    broker = firmware_tools.broker_url(broker)
+    if broker.startswith("mqtts://") and not ca_path.is_file():
+        raise click.ClickException(f"no fleet CA at {ca_path}: run `aedfleet broker config`")
     try:
         config = firmware_tools.board_config(
             load_inventory(inventory),
@@ -380,6 +396,8 @@ def firmware_config(
         raise click.ClickException(str(error)) from error
     target = out or Path(".run/firmware") / cabinet_id / "config.json"
     firmware_tools.write_board_config(config, target)
+    if broker.startswith("mqtts://"):
+        (target.parent / "ca.crt").write_bytes(ca_path.read_bytes())
     click.echo(f"wrote {target}")
 
 
@@ -406,8 +424,8 @@ def firmware_flash(port: str, build_dir: Path, config_path: Path) -> None:
     --config .run/firmware/bz-bc-001/config.json
     """
     try:
-        firmware_tools.build(build_dir)
-        firmware_tools.flash(port, build_dir, config_path)
+        built = firmware_tools.build(build_dir)
+        firmware_tools.flash(port, built, config_path)
     except firmware_tools.FirmwareError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"flashed {port}")

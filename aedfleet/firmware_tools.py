@@ -137,22 +137,77 @@ def board_config(
     return config
 
 
+def broker_url(text: str) -> str:
+    """The broker as the board config holds it: TLS (mqtts://) unless mqtt:// is written."""
+    return text if text.startswith(("mqtt://", "mqtts://")) else f"mqtts://{text}"
+
+
 def write_board_config(config: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(config, indent=1) + "\n")
     path.chmod(0o600)  # it holds the cabinet's broker and Wi-Fi passwords
 
 
-def flash(port: str, build_dir: Path, config_path: Path) -> None:
-    """Copy the built firmware and the board config to the board at `port`, then reset it."""
+MPY_VERSION_MASK: Final = 0xFF  # sys.implementation._mpy: version in the low byte, arch above
+
+
+def _hold_and_check(stale: list[str]) -> str:
+    """Board-side code for the first mpremote step: report the .mpy version the board loads,
+    write the `hold` flag boot.py and main.py honour (no app, no watchdog after the reset that
+    follows) and delete .py copies that would shadow the new .mpy files."""
+    names = ",".join(repr(name) for name in stale)
+    return (
+        "import os, sys\n"
+        "print('MPY', sys.implementation._mpy)\n"
+        "open('hold', 'w').close()\n"
+        f"for name in ({names},):\n"
+        "    try:\n"
+        "        os.remove(name)\n"
+        "    except OSError:\n"
+        "        pass\n"
+    )
+
+
+def flash(
+    port: str,
+    built: list[Path],
+    config_path: Path,
+    run: Any = subprocess.run,
+) -> list[list[str]]:
+    """Copy exactly the built files, the board config (and the fleet CA beside it) to the
+    board at `port`, in two mpremote runs: first stop the app cleanly (the `hold` flag and a
+    hard reset, which also stops a running watchdog) after checking the board loads this
+    .mpy version; then copy, remove the flag and reset. Returns the mpremote argvs run."""
     mpremote = _tool("mpremote")
-    files = sorted(build_dir.iterdir())
-    if not files:
-        raise FirmwareError(f"{build_dir} is empty; run `aedfleet firmware build` first")
-    argv = [mpremote, "connect", port]
-    for path in files:
-        argv += ["cp", str(path), f":{path.name}", "+"]
-    argv += ["cp", str(config_path), ":config.json", "+", "reset"]
-    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if not built:
+        raise FirmwareError("nothing built; run `aedfleet firmware build` first")
+    compiled = [path for path in built if path.suffix == ".mpy"]
+    stale = [path.with_suffix(".py").name for path in compiled]
+    check = [mpremote, "connect", port, "exec", _hold_and_check(stale), "+", "reset"]
+    runs = [check]
+    result = run(check, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise FirmwareError(f"mpremote failed on {port}: {result.stderr.strip()}")
+    board_mpy = next(
+        (int(line.split()[1]) for line in result.stdout.splitlines() if line.startswith("MPY ")),
+        None,
+    )
+    built_mpy = compiled[0].read_bytes()[1] if compiled else None
+    if board_mpy is None or (built_mpy is not None and board_mpy & MPY_VERSION_MASK != built_mpy):
+        raise FirmwareError(
+            f"the board on {port} loads .mpy version {board_mpy}, the build is {built_mpy}: "
+            "flash MicroPython 1.23 or newer first (nothing was copied; the board holds)"
+        )
+    copy = [mpremote, "connect", port]
+    for path in built:
+        copy += ["cp", str(path), f":{path.name}", "+"]
+    copy += ["cp", str(config_path), ":config.json", "+"]
+    ca = config_path.parent / "ca.crt"
+    if ca.exists():
+        copy += ["cp", str(ca), ":ca.crt", "+"]
+    copy += ["rm", ":hold", "+", "reset"]
+    runs.append(copy)
+    result = run(copy, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise FirmwareError(f"mpremote failed on {port}: {result.stderr.strip()}")
+    return runs

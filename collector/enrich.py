@@ -148,7 +148,8 @@ def dead_letter_line(
 
 
 def _telemetry_fields(t: p.Telemetry) -> str:
-    fields = f"batt_v={t.batt_mv / 1000!r},temp_c={t.temp_dc / 10!r},rssi_dbm={t.rssi}i"
+    temp = "" if t.temp_dc is None else f"temp_c={t.temp_dc / 10!r},"  # no reading: left out
+    fields = f"batt_v={t.batt_mv / 1000!r},{temp}rssi_dbm={t.rssi}i"
     if t.hum_pct is not None:
         fields += f",hum_pct={float(t.hum_pct)!r}"
     return fields

@@ -135,7 +135,6 @@ class Telemetry(_DeviceMessage, frozen=True):
     maint: bool
     mains: bool
     batt_mv: Millivolts
-    temp_dc: DeciCelsius
     heater: bool
     rssi: RssiDbm
     reconn: Count
@@ -143,6 +142,7 @@ class Telemetry(_DeviceMessage, frozen=True):
     mem: FreeBytes
     drop: Count
     fw: FirmwareVersion
+    temp_dc: DeciCelsius | None = None  # left out while the cabinet has no sensor reading
     hum_pct: Percent | None = None
     pad_exp: datetime.date | None = None
     batt_exp: datetime.date | None = None

@@ -8,10 +8,11 @@ import random
 import cabinet
 import config as configuration
 import report
-from link import Link
-from outbox import EVENT, TELEMETRY, Outbox, SequenceCounter
+from link import Link, tls_context
+from outbox import BOOT, EVENT, SELF_TEST, TELEMETRY, Outbox, SequenceCounter, write_atomic
 
 INPUTS = ("door", "aed", "maint", "mains", "tamper")
+TEMP_PERIOD_MS = 2000  # the heater follows every reading; a DS18B20 conversion takes 750 ms
 
 
 class App:
@@ -26,14 +27,27 @@ class App:
         self._state_path = data + "state.json"
         self._load_applied()
         now_ticks = board.ticks_ms()
-        levels = self._levels_before_sleep(board.read_inputs())
+        levels = board.read_inputs()
+        self.cabinet = cabinet.Cabinet(levels["door"], levels["aed"], levels["mains"], now_ticks)
+        if board.reset_cause() == "deep_sleep":
+            # start from the cabinet before sleep, so the opening that woke it is an event
+            # and durations run on across the sleep
+            self._restore_before_sleep(now_ticks)
+        state = self.cabinet
+        before = {"door": state.door_open, "aed": state.aed_present, "maint": state.maintenance}
         hold = config["debounce_ms"]
-        self.debounce = {name: cabinet.Debouncer(levels[name], hold) for name in INPUTS}
-        self.cabinet = cabinet.Cabinet(
-            levels["door"], levels["aed"], levels["mains"], board.epoch_ms()
-        )
+        self.debounce = {
+            name: cabinet.Debouncer(before.get(name, levels[name]), hold) for name in INPUTS
+        }
+        for name in before:  # a level that differs now is an edge seen at wake-up
+            if before[name] != levels[name]:
+                self.debounce[name].edge(levels[name], cabinet.ticks_add(now_ticks, -hold))
         self.heater = cabinet.Heater(config["heat_on_dc"], config["heat_off_dc"])
         self.schedule = cabinet.Schedule(config["telemetry_s"] * 1000, now_ticks)
+        self.temp_schedule = cabinet.Schedule(TEMP_PERIOD_MS, now_ticks)
+        self.self_test_schedule = cabinet.Schedule(config["self_test_s"] * 1000, now_ticks)
+        self.self_test_schedule.due(now_ticks)  # the first one a period after boot, not at it
+        self.ntp_schedule = cabinet.Schedule(config["ntp_s"] * 1000, now_ticks)
         self.boot_ticks = now_ticks
         self.reconnects = 0
         self.last_temp_dc = None
@@ -41,9 +55,14 @@ class App:
         self.last_ts = 0
         self.last_link_ok_ticks = now_ticks
         self.stable = False
+        self.going_to_sleep = False  # battery: the link must not come back once `sleeping` is said
         self.wake = asyncio.Event()
         prefix, ident = config["prefix"], config["id"]
-        host, port = configuration.parse_broker(config["broker"])
+        host, port, tls = configuration.parse_broker(config["broker"])
+        context = None
+        if tls:
+            ca_file = config["ca_file"]
+            context = tls_context(ca_file if ca_file.startswith("/") else data + ca_file)
         self.link = Link(
             host,
             port,
@@ -56,6 +75,7 @@ class App:
             config["password"],
             self._on_config,
             self.wake.set,  # a lost connection wakes the sender, which then reconnects
+            context,
         )
         self.config_topic = report.topic(prefix, ident, "config")
         if board.reset_cause() != "deep_sleep":  # a wake-up is not a boot worth reporting
@@ -66,21 +86,19 @@ class App:
     def _load_applied(self):
         try:
             with open(self._applied_path) as handle:
-                self.config.update(json.load(handle))
-        except (OSError, ValueError):
-            pass
+                applied = json.load(handle)
+            configuration.merge_applied(self.config, applied)
+        except (OSError, ValueError, TypeError, configuration.ConfigError):
+            pass  # a missing or damaged file: the flashed config stands
 
-    def _levels_before_sleep(self, levels):
-        # after deep sleep, start from what the cabinet was before it, so the opening that
-        # woke it becomes an event
+    def _restore_before_sleep(self, now_ticks):
         try:
             with open(self._state_path) as handle:
                 saved = json.load(handle)
-        except (OSError, ValueError):
-            return levels
-        merged = dict(levels)
-        merged.update(saved)
-        return merged
+            slept_ms = max(0, self.board.epoch_ms() - saved["at_ms"])
+            self.cabinet.restore(saved, slept_ms, now_ticks)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # no state kept: the levels read now stand
 
     def _on_config(self, topic, payload):
         if topic != self.config_topic:
@@ -90,14 +108,16 @@ class App:
         except ValueError:
             self.log("config: not JSON, ignored")
             return
+        if not isinstance(message, dict):
+            self.log("config: not a JSON object, ignored")
+            return
         revision = configuration.apply_server_config(self.config, message)
         if revision is None:
             return
         self.heater = cabinet.Heater(self.config["heat_on_dc"], self.config["heat_off_dc"])
         self.schedule = cabinet.Schedule(self.config["telemetry_s"] * 1000, self.board.ticks_ms())
         keys = ("config_rev", "telemetry_s", "pad_exp", "batt_exp", "heat_on_dc", "heat_off_dc")
-        with open(self._applied_path, "w") as handle:
-            json.dump({key: self.config[key] for key in keys}, handle)
+        write_atomic(self._applied_path, json.dumps({key: self.config[key] for key in keys}))
         self.log("config: applied revision %d" % revision)
         self.event("config_applied", {"rev": revision})
 
@@ -114,21 +134,29 @@ class App:
         topic, payload = report.event(
             self.config["prefix"], self.config["id"], name, extra, seq, ts, synced
         )
-        self.outbox.put(seq, EVENT, topic, payload)
+        kind = BOOT if name == "boot" else SELF_TEST if name == "self_test" else EVENT
+        self.outbox.put(seq, kind, topic, payload)
         self.log("event: " + name)
         self.wake.set()
 
-    def readings(self, now_ticks):
+    def read_temperature(self):
+        """Every reading drives the heater; a sensor that stops answering is a fault, and one
+        that answers again is a passed self-test, which clears the fault on the server."""
         temp_dc = self.board.temp_dc()
-        if temp_dc is None:
-            if not self.temp_fault:
-                self.temp_fault = True
+        self.last_temp_dc = temp_dc
+        self.board.set_heater(self.heater.update(temp_dc))
+        if (temp_dc is None) != self.temp_fault:
+            self.temp_fault = temp_dc is None
+            if self.temp_fault:
                 self.event("fault", {"code": "temp_sensor"})
-        else:
-            self.temp_fault = False
-            self.last_temp_dc = temp_dc
-        heater_on = self.heater.update(temp_dc)
-        self.board.set_heater(heater_on)
+            else:
+                self.event("self_test", {"ok": True})
+
+    def self_test(self):
+        self.event("self_test", {"ok": not self.temp_fault})
+
+    def readings(self, now_ticks):
+        heater_on = self.heater.on
         state = self.cabinet
         return {
             "door": state.door_open,
@@ -140,7 +168,7 @@ class App:
                 self.config["batt_divider_milli"],
                 self.config["batt_offset_mv"],
             ),
-            "temp_dc": self.last_temp_dc if self.last_temp_dc is not None else 0,
+            "temp_dc": self.last_temp_dc,  # None: left out
             "heater": heater_on,
             "rssi": self.board.rssi(),
             "reconn": self.reconnects,
@@ -171,25 +199,29 @@ class App:
     # --- the loops -----------------------------------------------------------------------
 
     def poll_inputs(self, now_ticks):
-        levels = self.board.read_inputs()
-        now_ms = self.board.epoch_ms()
-        state = self.cabinet
+        """Debounce the latched edges, then the levels that have now held long enough."""
+        for name, level, ticks in self.board.edges():
+            self._changed(name, self.debounce[name].edge(level, ticks))
         for name in INPUTS:
-            changed = self.debounce[name].update(levels[name], now_ticks)
-            if changed is None:
-                continue
-            if name == "door":
-                events = state.door(changed, now_ms)
-            elif name == "aed":
-                events = state.aed(changed, now_ms)
-            elif name == "maint":
-                events = state.maintenance_key(changed, now_ms)
-            elif name == "mains":
-                events = state.mains_power(changed)
-            else:
-                events = [("tamper", {})] if changed else []
-            for event_name, extra in events:
-                self.event(event_name, extra)
+            self._changed(name, self.debounce[name].settle(now_ticks))
+
+    def _changed(self, name, accepted):
+        if accepted is None:
+            return
+        level, at = accepted
+        state = self.cabinet
+        if name == "door":
+            events = state.door(level, at)
+        elif name == "aed":
+            events = state.aed(level, at)
+        elif name == "maint":
+            events = state.maintenance_key(level, at)
+        elif name == "mains":
+            events = state.mains_power(level)
+        else:
+            events = [("tamper", {})] if level else []
+        for event_name, extra in events:
+            self.event(event_name, extra)
 
     async def input_loop(self):
         config = self.config
@@ -198,8 +230,12 @@ class App:
         while True:
             now = self.board.ticks_ms()
             self.poll_inputs(now)
+            if self.temp_schedule.due(now):
+                self.read_temperature()
             if self.schedule.due(now):
                 self.telemetry(now)
+            if self.self_test_schedule.due(now) and self.config["power"] == "mains":
+                self.self_test()
             if self.link.connected:
                 self.last_link_ok_ticks = self.link.last_rx_ticks
             self.board.set_led(self.link.connected)
@@ -220,7 +256,7 @@ class App:
     async def link_loop(self):
         backoff_ms = 1000
         first = True
-        while True:
+        while not self.going_to_sleep:
             if not await self.board.network_up():
                 await asyncio.sleep(backoff_ms / 1000)
                 continue
@@ -236,7 +272,8 @@ class App:
                 self.reconnects += 1
             first = False
             self.log("link: connected")
-            self.board.sync_clock()
+            if self.ntp_schedule.due(self.board.ticks_ms()):
+                await self.board.sync_clock()  # not on every reconnect
             topic, payload = self.status("online", {"fw": configuration.FIRMWARE_VERSION})
             if await self.link.publish(topic, payload, qos=1, retain=True):
                 await self.link.subscribe(self.config_topic)
@@ -247,6 +284,8 @@ class App:
         while self.link.connected:
             item = self.outbox.peek()
             if item is None:
+                if self.ntp_schedule.due(self.board.ticks_ms()):
+                    await self.board.sync_clock()  # a cabinet connected for weeks re-syncs too
                 self.wake.clear()
                 try:  # woken by a new message or a lost connection
                     await asyncio.wait_for(self.wake.wait(), self.config["keepalive_s"])
@@ -259,29 +298,63 @@ class App:
             self.outbox.remove(seq)
 
     async def run(self):
-        inputs = asyncio.create_task(self.input_loop())
-        if self.config["power"] == "mains":
-            await self.link_loop()
-            return
-        link = asyncio.create_task(self.link_loop())
-        await self.sleep_when_sent(self.board.ticks_ms())
-        link.cancel()
-        inputs.cancel()
+        """Both loops, and on battery the way to sleep. A loop that fails ends run() with its
+        error (main.py then resets the board): no loop dies alone and unnoticed."""
+        await self.board.sensors_ready()
+        self.read_temperature()  # the first telemetry carries this reading (or none)
+        self._stopped = asyncio.Event()
+        self._fatal = None
+        tasks = [
+            asyncio.create_task(self._guard(self.input_loop(), False)),
+            asyncio.create_task(self._guard(self.link_loop(), False)),
+        ]
+        if self.config["power"] == "battery":
+            sleeper = self.sleep_when_sent(self.board.ticks_ms())
+            tasks.append(asyncio.create_task(self._guard(sleeper, True)))
+        try:
+            await self._stopped.wait()
+        finally:  # stopped, failed or cancelled: no loop outlives run()
+            for task in tasks:
+                task.cancel()
+            await self.link.close()
+        if self._fatal is not None:
+            raise self._fatal
+
+    async def _guard(self, loop, ends_run):
+        """Run one loop; its failure ends run(), and so does its end when `ends_run`."""
+        try:
+            await loop
+        except Exception as error:  # noqa: BLE001 - handed on to run(), which raises it
+            self._fatal = error
+            ends_run = True
+        if ends_run:
+            self._stopped.set()
 
     async def sleep_when_sent(self, woke_ticks):
-        """Battery profile: once the outbox is sent (or awake_s passed), say `sleeping` with
-        the next wake time, disconnect cleanly and deep sleep until the heartbeat or the door."""
+        """Battery profile: once the outbox is sent (or awake_s passed), and while neither the
+        door is open nor the AED out (up to awake_open_s), say `sleeping` with the next wake
+        time, disconnect cleanly and deep sleep until the heartbeat or the door."""
         awake_ms = self.config["awake_s"] * 1000
-        while cabinet.ticks_diff(self.board.ticks_ms(), woke_ticks) < awake_ms:
-            if self.link.connected and len(self.outbox) == 0:
+        open_ms = self.config["awake_open_s"] * 1000
+        while True:
+            awake = cabinet.ticks_diff(self.board.ticks_ms(), woke_ticks)
+            state = self.cabinet
+            attended = state.door_open or not state.aed_present
+            if attended and awake < open_ms:
+                pass  # someone is at the cabinet: its next change must go out at once
+            elif awake >= awake_ms or (self.link.connected and len(self.outbox) == 0):
                 break
             await asyncio.sleep(0.1)
+        self.going_to_sleep = True  # no reconnect now: its will would say `offline`
         now_ms = self.board.epoch_ms()
         plan = cabinet.wake_plan(self.cabinet.door_open, now_ms, self.config["heartbeat_s"] * 1000)
         if self.link.connected:
             topic, payload = self.status("sleeping", {"wake": plan["wake_ms"]})
             await self.link.publish(topic, payload, qos=1, retain=True)
         await self.link.close(clean=True)
-        with open(self._state_path, "w") as handle:
-            json.dump({"door": self.cabinet.door_open, "aed": self.cabinet.aed_present}, handle)
+        await asyncio.sleep_ms(100)  # let DISCONNECT leave before the radio goes off
+        state = self.cabinet.ages(self.board.ticks_ms())
+        state["at_ms"] = self.board.epoch_ms()
+        write_atomic(self._state_path, json.dumps(state))
+        self.board.mark_stable()  # a planned sleep is no crash
         self.board.deep_sleep(plan["wake_ms"] - now_ms, plan["wake_on_door_level"])

@@ -7,6 +7,8 @@ import select
 import sys
 import time
 
+import cabinet
+
 try:
     from time import ticks_ms as _ticks_ms  # MicroPython
 except ImportError:
@@ -48,8 +50,9 @@ class Board:
         self._ticks = ticks
         self._hold_ms = hold_ms
         self._script = []  # (ticks when due, input, level) for pulses
+        self._edges = []  # latched (input, level, ticks), like the ESP32's pin interrupts
+        self._last_edge = None  # ticks of the newest latched edge
         self._edge = asyncio.Event()  # a switch changed: like the door IRQ on the ESP32
-        self._settling = False
         self._poll = None
         if commands:
             self._poll = select.poll()
@@ -66,12 +69,20 @@ class Board:
     def clock_synced(self):
         return self.synced
 
-    def sync_clock(self):
+    async def sync_clock(self):
         return self.synced
 
     def read_inputs(self):
         self._read_commands()
         return self.levels
+
+    def edges(self):
+        """The switch changes latched since the last call, oldest first."""
+        self._read_commands()
+        if not self._edges:
+            return ()  # nothing new: no allocation on the hot path
+        edges, self._edges = self._edges, []
+        return edges
 
     def battery_uv(self):
         # the ADC sees the divided voltage: 100k over 22k, ratio 5.545
@@ -110,34 +121,52 @@ class Board:
     async def network_up(self):
         return True
 
+    async def sensors_ready(self):
+        pass
+
+    def reset(self):
+        raise SystemExit(1)  # the process ends; whoever runs it starts it again
+
     async def wait_input(self, timeout_ms):
         # a switch change ends the wait at once, and the next poll comes as soon as the
-        # debouncer can accept it, whatever the polling pace
-        if self._settling:
-            self._settling = False
-            timeout_ms = min(timeout_ms, self._hold_ms + 1)
+        # debouncer can accept the newest edge, whatever the polling pace
+        if self._last_edge is not None:
+            settles = cabinet.ticks_add(self._last_edge, self._hold_ms)
+            settles_in = cabinet.ticks_diff(settles, self._ticks()) + 1
+            if settles_in > 0:
+                timeout_ms = min(timeout_ms, settles_in)
         try:
             await asyncio.wait_for(self._edge.wait(), timeout_ms / 1000)
         except asyncio.TimeoutError:
             pass
-        if self._edge.is_set():
-            self._edge.clear()
-            self._settling = True
+        self._edge.clear()
 
     def deep_sleep(self, sleep_ms, door_wake_level):
         self.slept = (sleep_ms, door_wake_level)
 
     # --- the simulated hardware --------------------------------------------------------
 
-    def set_input(self, name, level):
+    def set_input(self, name, level, ticks=None):
+        """A clean switch change (a simulated switch does not bounce): latched at once, so a
+        change that reverts before the firmware reads it is still delivered, in order. Edges
+        are stamped at least a debounce time apart, so the debouncer takes each as held."""
+        if self.levels[name] == level:
+            return
         self.levels[name] = level
+        stamp = self._ticks() if ticks is None else ticks
+        if self._last_edge is not None:
+            earliest = cabinet.ticks_add(self._last_edge, self._hold_ms)
+            if cabinet.ticks_diff(earliest, stamp) > 0:
+                stamp = earliest
+        self._last_edge = stamp
+        self._edges.append((name, level, stamp))
         self._edge.set()
 
     def _read_commands(self):
         now = self._ticks()
         while self._script and self._script[0][0] - now <= 0:
-            _due, name, level = self._script.pop(0)
-            self.levels[name] = level
+            due, name, level = self._script.pop(0)
+            self.set_input(name, level, due)
         if self._poll is None:
             return
         while self._poll.poll(0):

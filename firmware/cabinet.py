@@ -5,7 +5,6 @@
 TICKS_PERIOD = 1 << 30  # the ESP32's ticks_ms wraps here (about 12.4 days)
 _HALF_PERIOD = TICKS_PERIOD >> 1
 EPOCH_2000_S = 946684800  # ESP32 MicroPython counts seconds from 2000-01-01
-MS_PER_DAY = 86400000
 
 
 def ticks_add(ticks, delta):
@@ -18,75 +17,102 @@ def ticks_diff(newer, older):
 
 
 class Debouncer:
-    """A switch input that changes only after it held its new level for `hold_ms`."""
+    """A switch fed with its latched edges (level, ticks), as the pin interrupt saw them. A level
+    counts once it held for `hold_ms`, from its edge to the next edge or to now: a pulse that
+    came and went between two reads still counts, in order; contact bounce does not."""
 
     def __init__(self, level, hold_ms):
         self.level = level
         self._hold_ms = hold_ms
-        self._candidate = level
-        self._since = None
+        self._pending = None  # the level of the last edge, not yet accepted
+        self._since = 0
 
-    def update(self, raw, now_ticks):
-        """Feed a raw reading; returns the new stable level when it just changed, else None."""
-        if raw == self.level:
-            self._since = None
+    def edge(self, level, ticks):
+        """A new edge; returns (level, ticks of its edge) when the previous edge's level just
+        counted (it held until this one), else None."""
+        accepted = self.settle(ticks)
+        self._pending = level
+        self._since = ticks
+        return accepted
+
+    def settle(self, now_ticks):
+        """Returns (level, ticks of its edge) when the last edge's level has now held long
+        enough and differs from the accepted level, else None."""
+        if self._pending is None or ticks_diff(now_ticks, self._since) < self._hold_ms:
             return None
-        if raw != self._candidate or self._since is None:
-            self._candidate = raw
-            self._since = now_ticks
+        level, self._pending = self._pending, None
+        if level == self.level:
             return None
-        if ticks_diff(now_ticks, self._since) >= self._hold_ms:
-            self.level = raw
-            self._since = None
-            return raw
-        return None
+        self.level = level
+        return level, self._since
 
 
 class Cabinet:
     """The cabinet's state machine. Inputs are debounced levels; outputs are events as
-    (name, extra fields dict). Durations come from the device's epoch milliseconds."""
+    (name, extra fields dict). Durations come from the ticks clock, which an NTP step cannot
+    move; `ages` and `restore` carry them across deep sleep, when ticks start again."""
 
-    def __init__(self, door_open, aed_present, mains, now_ms):
+    def __init__(self, door_open, aed_present, mains, now_ticks):
         self.door_open = door_open
         self.aed_present = aed_present
         self.mains = mains
         self.maintenance = False
-        self._door_since = now_ms
-        self._aed_since = now_ms
-        self._maint_since = now_ms
+        self._door_since = now_ticks
+        self._aed_since = now_ticks
+        self._maint_since = now_ticks
 
-    def door(self, is_open, now_ms):
+    def door(self, is_open, now_ticks):
         if is_open == self.door_open:
             return []
         self.door_open = is_open
         if is_open:
-            self._door_since = now_ms
+            self._door_since = now_ticks
             return [("door_open", {})]
-        return [("door_close", {"open_s": _seconds(now_ms - self._door_since)})]
+        return [("door_close", {"open_s": _seconds(ticks_diff(now_ticks, self._door_since))})]
 
-    def aed(self, present, now_ms):
+    def aed(self, present, now_ticks):
         if present == self.aed_present:
             return []
         self.aed_present = present
         if not present:
-            self._aed_since = now_ms
+            self._aed_since = now_ticks
             return [("aed_removed", {})]
-        return [("aed_returned", {"out_s": _seconds(now_ms - self._aed_since)})]
+        return [("aed_returned", {"out_s": _seconds(ticks_diff(now_ticks, self._aed_since))})]
 
-    def maintenance_key(self, turned_on, now_ms):
+    def maintenance_key(self, turned_on, now_ticks):
         if turned_on == self.maintenance:
             return []
         self.maintenance = turned_on
         if turned_on:
-            self._maint_since = now_ms
+            self._maint_since = now_ticks
             return [("maint_enter", {})]
-        return [("maint_exit", {"dur_s": _seconds(now_ms - self._maint_since)})]
+        return [("maint_exit", {"dur_s": _seconds(ticks_diff(now_ticks, self._maint_since))})]
 
     def mains_power(self, present):
         if present == self.mains:
             return []
         self.mains = present
         return [("mains_restored", {})] if present else [("mains_lost", {})]
+
+    def ages(self, now_ticks):
+        """What to keep across deep sleep: the states and how long each has lasted (ms)."""
+        return {
+            "door": self.door_open,
+            "aed": self.aed_present,
+            "maint": self.maintenance,
+            "door_ms": ticks_diff(now_ticks, self._door_since),
+            "aed_ms": ticks_diff(now_ticks, self._aed_since),
+            "maint_ms": ticks_diff(now_ticks, self._maint_since),
+        }
+
+    def restore(self, ages, slept_ms, now_ticks):
+        """After deep sleep: the states before it, their ages grown by the time asleep."""
+        self.door_open = ages["door"]
+        self.aed_present = ages["aed"]
+        self.maintenance = ages["maint"]
+        self._door_since = ticks_add(now_ticks, -(ages["door_ms"] + slept_ms))
+        self._aed_since = ticks_add(now_ticks, -(ages["aed_ms"] + slept_ms))
+        self._maint_since = ticks_add(now_ticks, -(ages["maint_ms"] + slept_ms))
 
 
 def _seconds(ms):
@@ -145,13 +171,6 @@ def parse_date(text):
     return year, month, day
 
 
-def days_until(date_text, now_ms, utc_offset_min):
-    """Whole days from the local date at now_ms until date_text; negative once past."""
-    year, month, day = parse_date(date_text)
-    today = (now_ms + utc_offset_min * 60000) // MS_PER_DAY
-    return days_from_civil(year, month, day) - today
-
-
 class Schedule:
     """When telemetry is due, on the ticks clock (wraparound-safe)."""
 
@@ -164,9 +183,6 @@ class Schedule:
             self._next = ticks_add(now_ticks, self.interval_ms)
             return True
         return False
-
-    def ms_until_due(self, now_ticks):
-        return max(0, ticks_diff(self._next, now_ticks))
 
 
 def wake_plan(door_open, now_ms, heartbeat_ms):

@@ -9,7 +9,8 @@ FIRMWARE_VERSION = "1.0.0"
 
 DEFAULTS = {
     "id": None,  # the cabinet id: also the MQTT client id and username
-    "broker": None,  # mqtt://host:port
+    "broker": None,  # mqtts://host:port (TLS, the fleet CA in ca_file) or mqtt://host:port
+    "ca_file": "ca.crt",  # the fleet CA that signed the broker's certificate (for mqtts://)
     "username": "",
     "password": "",
     "prefix": "aed",
@@ -21,17 +22,20 @@ DEFAULTS = {
     "telemetry_s": 300,
     "heartbeat_s": 3600,  # battery profile: timer wake-up
     "awake_s": 20,  # battery profile: longest time awake to send the outbox
+    "awake_open_s": 1800,  # battery profile: stay awake this long at most while door open/AED out
+    "self_test_s": 86400,  # mains profile: a self_test event this often (and at boot)
+    "ntp_s": 21600,  # clock re-sync at most this often (NTP blocks up to a second)
     "debounce_ms": 50,
     "poll_ms": 20,
     "outbox_capacity": 200,
     "data_dir": "/",
-    "utc_offset_min": 480,
     "heat_on_dc": 50,
     "heat_off_dc": 100,
     "pad_exp": None,
     "batt_exp": None,
     "config_rev": 0,
     "ntp_host": "pool.ntp.org",
+    "ntp_port": 123,
     "wdt_ms": 30000,  # hardware watchdog timeout
     "wdt_link_s": 600,  # stop feeding it after this long without a broker round trip
     "stable_after_s": 60,  # a run this long clears the crash counter of safe boot
@@ -51,25 +55,31 @@ DEFAULTS = {
     "batt_offset_mv": 0,
 }
 REQUIRED = ("id", "broker")
-INTEGERS = (
-    "keepalive_s",
-    "connect_timeout_ms",
-    "telemetry_s",
-    "heartbeat_s",
-    "awake_s",
-    "debounce_ms",
-    "poll_ms",
-    "outbox_capacity",
-    "utc_offset_min",
-    "heat_on_dc",
-    "heat_off_dc",
-    "config_rev",
-    "wdt_ms",
-    "wdt_link_s",
-    "stable_after_s",
-    "batt_divider_milli",
-    "batt_offset_mv",
-)
+# every whole-number key and the range it must lie in: a value outside is refused, by name.
+# Zero is never valid where it would stop a loop, a timer or the outbox (tests and the
+# simulator run with timings down to a second, so the lower bounds stay that low)
+RANGES = {
+    "keepalive_s": (1, 3600),
+    "connect_timeout_ms": (100, 60000),
+    "telemetry_s": (1, 86400),
+    "heartbeat_s": (1, 86400),
+    "awake_s": (1, 600),
+    "awake_open_s": (1, 86400),
+    "self_test_s": (3600, 7 * 86400),
+    "ntp_s": (600, 7 * 86400),
+    "ntp_port": (1, 65535),
+    "debounce_ms": (1, 1000),
+    "poll_ms": (1, 5000),
+    "outbox_capacity": (1, 5000),
+    "heat_on_dc": (-600, 1250),
+    "heat_off_dc": (-600, 1250),
+    "config_rev": (0, (1 << 31) - 1),
+    "wdt_ms": (5000, 120000),
+    "wdt_link_s": (1, 86400),
+    "stable_after_s": (1, 3600),
+    "batt_divider_milli": (1000, 20000),
+    "batt_offset_mv": (-2000, 2000),
+}
 
 
 class ConfigError(Exception):
@@ -83,15 +93,16 @@ def _is_cabinet_id(text):
 
 
 def parse_broker(url):
-    """'mqtt://host:port' to (host, port)."""
-    if not url.startswith("mqtt://"):
-        raise ConfigError("broker must look like mqtt://host:port, not " + url)
-    rest = url[7:]
+    """'mqtts://host:port' to (host, port, True), 'mqtt://host:port' to (host, port, False)."""
+    tls = url.startswith("mqtts://")
+    if not tls and not url.startswith("mqtt://"):
+        raise ConfigError("broker must look like mqtts://host:port, not " + url)
+    rest = url[8:] if tls else url[7:]
     host, _, port = rest.partition(":")
     if not host:
         raise ConfigError("broker has no host: " + url)
     try:
-        return host, int(port) if port else 1883
+        return host, int(port) if port else (8883 if tls else 1883), tls
     except ValueError:
         raise ConfigError("broker port is not a number: " + url)
 
@@ -107,9 +118,13 @@ def merge(overrides):
     for key in REQUIRED:
         if not config[key]:
             raise ConfigError("config needs " + key)
-    for key in INTEGERS:
-        if not isinstance(config[key], int) or isinstance(config[key], bool):
+    for key in RANGES:
+        value = config[key]
+        if not isinstance(value, int) or isinstance(value, bool):
             raise ConfigError(key + " must be a whole number")
+        low, high = RANGES[key]
+        if not low <= value <= high:
+            raise ConfigError("%s must be %d to %d, not %d" % (key, low, high, value))
     if not _is_cabinet_id(config["id"]):
         raise ConfigError("id must be 3-32 of a-z 0-9 '-': " + str(config["id"]))
     if config["power"] not in ("mains", "battery"):
@@ -134,12 +149,25 @@ def load(path):
         raise ConfigError("no config file at " + path + "; flash one with aedfleet firmware")
     except ValueError:
         raise ConfigError(path + " is not valid JSON")
+    if not isinstance(overrides, dict):
+        raise ConfigError(path + " must hold a JSON object")
     return merge(overrides)
+
+
+def merge_applied(config, applied):
+    """Put back what the server configured before a reboot (applied.json), only if valid."""
+    if not isinstance(applied, dict):
+        raise ConfigError("applied config is not an object")
+    candidate = dict(config)
+    candidate.update(applied)
+    config.update(merge(candidate))
 
 
 def apply_server_config(config, message):
     """Apply a retained `config` message (already parsed JSON). Returns the revision applied,
     or None when it is not for us, not newer, or not valid (then nothing changes)."""
+    if not isinstance(message, dict):
+        return None
     if message.get("v") != 1 or message.get("id") != config["id"]:
         return None
     revision = message.get("rev")

@@ -10,6 +10,12 @@ import os
 
 EVENT = "e"
 TELEMETRY = "t"
+# events of which only the newest unsent one matters: a broker outage that makes the link
+# watchdog reset the board every ten minutes must not fill the outbox with boot records and
+# push out door and AED events
+BOOT = "b"
+SELF_TEST = "s"
+COALESCED = (BOOT, SELF_TEST)
 
 
 def _exists(path):
@@ -18,6 +24,14 @@ def _exists(path):
         return True
     except OSError:
         return False
+
+
+def write_atomic(path, data):
+    """Replace a small file whole: a power loss leaves the old one or the new one, never half."""
+    temporary = path + ".tmp"
+    with open(temporary, "w") as handle:
+        handle.write(data)
+    os.rename(temporary, path)
 
 
 class SequenceCounter:
@@ -43,10 +57,7 @@ class SequenceCounter:
 
     def _reserve(self):
         self._reserved = self._next + self._block
-        temporary = self._path + ".tmp"
-        with open(temporary, "w") as handle:
-            handle.write(str(self._reserved))
-        os.rename(temporary, self._path)
+        write_atomic(self._path, str(self._reserved))
 
     def take(self):
         value = self._next % self.LIMIT
@@ -109,7 +120,13 @@ class Outbox:
         return offset
 
     def put(self, seq, kind, message_topic, payload):
-        """Keep a message until it is acknowledged."""
+        """Keep a message until it is acknowledged; a BOOT or SELF_TEST record replaces an
+        unsent one of its kind."""
+        if kind in COALESCED:
+            for entry in self._entries:
+                if entry[1] == kind:
+                    self.remove(entry[0])
+                    break
         if len(self._entries) >= self.capacity:
             self._drop_one()
         record = b"+%d %s %s " % (seq, kind.encode(), message_topic.encode()) + payload + b"\n"

@@ -38,6 +38,7 @@ TELEMETRY_FIELDS = (
     "fw",
 )
 TELEMETRY_OPTIONAL = ("hum_pct", "pad_exp", "batt_exp")
+TELEMETRY_NO_READING = ("temp_dc",)  # in wire order where read; left out when no reading
 STATUS_FIELDS = {"online": ("fw",), "offline": (), "sleeping": ("wake",)}
 
 
@@ -82,9 +83,14 @@ def event(prefix, cabinet_id, name, extra, seq, ts_ms, synced):
 def telemetry(prefix, cabinet_id, readings, seq, ts_ms, synced):
     """A telemetry message; optional readings that are None are left out."""
     optional = [name for name in TELEMETRY_OPTIONAL if readings.get(name) is not None]
+    fields = [
+        name
+        for name in TELEMETRY_FIELDS
+        if name not in TELEMETRY_NO_READING or readings.get(name) is not None
+    ]
     body = (
         _head(cabinet_id, None, None, seq, ts_ms, synced)
-        + _fields(TELEMETRY_FIELDS, readings)
+        + _fields(fields, readings)
         + _fields(optional, readings)
     )
     return topic(prefix, cabinet_id, "telemetry"), (body + "}").encode()

@@ -109,7 +109,7 @@ def _fold_telemetry(state: CabinetState, t: p.Telemetry, at_ms: int) -> None:
     state.maintenance = t.maint
     state.mains = t.mains
     state.batt_v = t.batt_mv / 1000
-    state.temp_c = t.temp_dc / 10
+    state.temp_c = None if t.temp_dc is None else t.temp_dc / 10
     if t.heater and not state.heater:
         state.heater_on_since_ms = at_ms
     state.heater = t.heater

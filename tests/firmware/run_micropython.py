@@ -4,7 +4,13 @@
 
 import sys
 
-MODULES = ("test_fw_cabinet", "test_fw_report", "test_fw_outbox", "test_fw_config")
+MODULES = (
+    "test_fw_cabinet",
+    "test_fw_report",
+    "test_fw_outbox",
+    "test_fw_config",
+    "test_fw_inputs",
+)
 
 passed = 0
 failed = 0

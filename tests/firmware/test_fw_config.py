@@ -18,7 +18,7 @@ def _error(overrides):
 def test_defaults_fill_in_what_the_board_config_leaves_out():
     merged = config.merge(_base())
     assert merged["telemetry_s"] == 300 and merged["prefix"] == "aed"
-    assert config.parse_broker(merged["broker"]) == ("10.0.0.2", 1883)
+    assert config.parse_broker(merged["broker"]) == ("10.0.0.2", 1883, False)
 
 
 def test_bad_config_says_which_key():
@@ -50,3 +50,21 @@ def test_invalid_server_config_changes_nothing():
 def test_the_alarm_can_be_turned_off():
     assert config.merge(_base())["alarm_on_open"] is True
     assert config.merge(dict(_base(), alarm_on_open=False))["alarm_on_open"] is False
+
+
+def test_values_that_would_stop_a_loop_or_the_outbox_are_refused():
+    for key in ("telemetry_s", "keepalive_s", "outbox_capacity", "poll_ms", "wdt_ms"):
+        assert key in _error(dict(_base(), **{key: 0})), key
+    assert "must be" in _error(dict(_base(), heat_off_dc=5000))
+
+
+def test_a_config_file_that_is_no_object_is_refused():
+    path = "/tmp/aedfleet-fw-config-list.json"
+    with open(path, "w") as handle:
+        handle.write("[]")
+    try:
+        config.load(path)
+    except config.ConfigError as error:
+        assert "object" in str(error)
+        return
+    raise AssertionError("a [] config file was accepted")

@@ -3,7 +3,7 @@
 import os
 import sys
 
-from outbox import EVENT, TELEMETRY, Outbox, SequenceCounter
+from outbox import BOOT, EVENT, SELF_TEST, TELEMETRY, Outbox, SequenceCounter
 
 DIR = "/tmp/aedfleet-fw-test-" + sys.implementation.name
 
@@ -87,3 +87,23 @@ def test_sequence_numbers_never_repeat_across_reboots():
     later = second.take()
     assert taken == [0, 1, 2, 3, 4]
     assert later > taken[-1]
+
+
+def test_reboots_during_an_outage_never_push_out_door_events():
+    # the link watchdog resets the board every ten minutes while the broker is away
+    path = _fresh("reboots")
+    box = Outbox(path, capacity=4)
+    box.put(1, EVENT, "t", b"door_open")
+    seq = 2
+    for _reboot in range(100):
+        box = Outbox(path, capacity=4)
+        box.put(seq, BOOT, "t", b"boot")
+        box.put(seq + 1, SELF_TEST, "t", b"self_test")
+        seq += 2
+    box.put(seq, EVENT, "t", b"door_close")
+    kept = []
+    while box.peek() is not None:
+        kept.append(box.peek()[2])
+        box.remove(box.peek()[0])
+    assert kept == [b"door_open", b"boot", b"self_test", b"door_close"]
+    assert box.dropped == 0
