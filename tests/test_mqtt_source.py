@@ -14,6 +14,7 @@ from collector import mqttwire as wire
 from collector.mqtt import AckToken, MqttSource
 from tests.support.fake_broker import (
     CONNECT,
+    PINGREQ,
     PUBREC,
     SUBSCRIBE,
     Connection,
@@ -253,3 +254,39 @@ async def test_a_stream_written_one_byte_at_a_time_reads_whole() -> None:
         await until(lambda: len(received) == 5)
         assert [token.packet_id for _, _, token in received] == [127, 128, 300, 0, 9]
         assert received[-1][1] == b"last"
+
+
+async def test_a_pause_for_backpressure_longer_than_the_keepalive_keeps_the_session() -> None:
+    room = asyncio.Event()
+    room.set()
+    received: Received = []
+
+    def handler(topic: str, payload: bytes, token: AckToken) -> None:
+        received.append((topic, payload, token))
+        room.clear()  # the queue is full: stop reading
+
+    def pings(conn: Connection) -> int:
+        return sum(1 for first, _ in conn.received if first >> 4 == PINGREQ)
+
+    async with FakeBroker().running() as broker:
+        source = MqttSource(
+            name="telemetry", url=broker.url, client_id="c", subscriptions=["aed/v1/+/event"],
+            handler=handler, room=room.wait, keepalive_s=1, min_backoff_s=0.01,
+        )  # fmt: skip
+        task = asyncio.create_task(source.run())
+        try:
+            (conn,) = await broker.connections_made(1)
+            await until(source.connected.is_set)
+            conn.send(publish(TOPIC, b"fills the queue", packet_id=1))
+            await until(lambda: len(received) == 1)
+            # six pings (three keepalive periods) go out while nothing is read
+            await until(lambda: pings(conn) >= 6)
+            room.set()
+            conn.send(publish(TOPIC, b"read again", packet_id=2))
+            await until(lambda: len(received) == 2)
+            assert len(broker.connections) == 1
+            assert not source.failures and source.reconnects == 0
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await source.stop()

@@ -102,11 +102,15 @@ class Connection:
         """Accept CONNECT and SUBSCRIBE; returns the CONNECT body."""
         connect = await self.expect(CONNECT)
         self.send(connack(session_present=session_present))
+        await self.grant(granted)
+        return connect
+
+    async def grant(self, granted: int = 1) -> None:
+        """Answer the next SUBSCRIBE with `granted` for each of its filters."""
         subscribe = await self.expect(SUBSCRIBE)
         packet_id = struct.unpack("!H", subscribe[:2])[0]
         self.send(suback(packet_id, [granted] * count_filters(subscribe[2:])))
         await self.drain()
-        return connect
 
     async def serve(self) -> None:
         """Answer pings and record everything until the client closes."""
