@@ -265,13 +265,16 @@ async def test_a_pause_for_backpressure_longer_than_the_keepalive_keeps_the_sess
         received.append((topic, payload, token))
         room.clear()  # the queue is full: stop reading
 
+    async def wait_for_room() -> None:
+        await room.wait()
+
     def pings(conn: Connection) -> int:
         return sum(1 for first, _ in conn.received if first >> 4 == PINGREQ)
 
     async with FakeBroker().running() as broker:
         source = MqttSource(
             name="telemetry", url=broker.url, client_id="c", subscriptions=["aed/v1/+/event"],
-            handler=handler, room=room.wait, keepalive_s=1, min_backoff_s=0.01,
+            handler=handler, room=wait_for_room, keepalive_s=1, min_backoff_s=0.01,
         )  # fmt: skip
         task = asyncio.create_task(source.run())
         try:
