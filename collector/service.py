@@ -445,6 +445,11 @@ class Collector:
                 dict(self.task_restarts),
                 "task",
             ),
+            "alert_redeliveries_total": (
+                "counter",
+                "Messages the alert engine had already folded (redeliveries), ignored",
+                self.alerting.engine.redeliveries,
+            ),
             "alerts_active": (
                 "gauge",
                 "Alerts firing or acknowledged",
