@@ -39,8 +39,10 @@ def cabinet(services: LocalServices) -> Iterator[mqtt.Client]:
 
 
 def collector_for(services: LocalServices, workdir: Path, twilio: FakeTwilio) -> CollectorProcess:
-    return CollectorProcess(services, workdir, database="no_second_sms", ids=[CAB],
-                            alerts=ALERTS, **twilio_collector_sections(twilio.url, [DUTY]))  # fmt: skip
+    sections = twilio_collector_sections(twilio.url, [DUTY])
+    return CollectorProcess(
+        services, workdir, database="no_second_sms", ids=[CAB], alerts=ALERTS, **sections
+    )
 
 
 def opening(first_seq: int, at_ms: int) -> list[tuple[str, bytes]]:
