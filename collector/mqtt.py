@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 READ_CHUNK: Final = 65_536
 MIN_BACKOFF_S: Final = 0.5
 MAX_BACKOFF_S: Final = 30.0
+REFUSALS: Final = ("refused", "subscription_refused")
+FORESEEN: Final = ("closed", "timeout", "protocol_error", "network", *REFUSALS)
 
 
 class AckToken(NamedTuple):
@@ -141,7 +143,8 @@ class MqttSource:
         self.sessions_lost = 0  # the broker had no session where one was expected
         self.subscriptions_refused = 0
         self.oversize = 0  # packets over max_packet_bytes, cut and rejected
-        self.connected = asyncio.Event()  # connected and every subscription granted at QoS 1
+        self.connected = asyncio.Event()  # the broker accepted the connection (CONNACK)
+        self.subscribed = asyncio.Event()  # and granted every subscription at QoS 1 (SUBACK)
 
     async def run(self) -> None:
         """Stay connected until cancelled, reconnecting with capped backoff and jitter. Any
@@ -154,12 +157,18 @@ class MqttSource:
             except Exception as error:  # a reader must never end for good
                 reason = _reason(error)
                 self.failures[reason] += 1
-                log.warning(
-                    "%s broker connection: %s: %s; retrying in %.1f s",
+                # a refusal is a configuration fault an operator must fix, anything unforeseen
+                # a bug (with its traceback); the rest are the network's and pass
+                foreseen = reason in FORESEEN
+                level = logging.ERROR if reason in REFUSALS or not foreseen else logging.WARNING
+                log.log(
+                    level, "%s broker connection: %s: %s; retrying in %.1f s",
                     self.name, reason, printable(str(error).encode(), 200), backoff_s,
+                    exc_info=not foreseen,
                 )  # fmt: skip
             finally:
                 self.connected.clear()
+                self.subscribed.clear()
                 await self._close()
             await asyncio.sleep(backoff_s * random.uniform(0.8, 1.2))
             backoff_s = min(MAX_BACKOFF_S, backoff_s * 2)
@@ -196,6 +205,7 @@ class MqttSource:
         # Mosquitto 2.0.11 can forget durable subscriptions across a restart: subscribe always
         writer.write(wire.subscribe(1, [(topic, 1) for topic in self._subscriptions]))
         log.info("%s: connected to %s:%s", self.name, host, port)
+        self.connected.set()
         self._last_rx = asyncio.get_running_loop().time()
         self._decoder = wire.Decoder(self._max_packet_bytes)
         pinger = asyncio.create_task(self._ping(writer))
@@ -246,7 +256,7 @@ class MqttSource:
                 raise SubscriptionRefusedError(
                     f"broker did not grant QoS 1 (ACL?): {granted}; reconnecting"
                 )
-            self.connected.set()
+            self.subscribed.set()
         elif packet.kind == wire.PUBREL:
             # QoS 2, second half: the message was released; its PUBREC went out once durable
             writer.write(wire.pubcomp(int.from_bytes(packet.body[:2], "big")))

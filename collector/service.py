@@ -257,8 +257,8 @@ class Collector:
     async def subscribed(self) -> None:
         """Wait until both connections are up and subscribed: from then on nothing a cabinet
         publishes is missed (a first start has no persistent session to queue it)."""
-        await self.source.connected.wait()
-        await self.event_source.connected.wait()
+        await self.source.subscribed.wait()
+        await self.event_source.subscribed.wait()
 
     def _broker_up(self) -> bool:
         return self.source.connected.is_set() and self.event_source.connected.is_set()

@@ -118,7 +118,7 @@ async def test_a_close_at_any_stage_is_counted_and_followed_by_a_reconnect(
         await broker.connections_made(2)
         assert [(t, p) for t, p, _ in received] == [(TOPIC, b"after")]  # nothing half-read
         assert source.failures["closed"] == 1
-        assert source.connected.is_set()
+        await until(source.subscribed.is_set)
 
 
 @pytest.mark.parametrize("code", [1, 2, 3, 4, 5, 6])
@@ -144,9 +144,10 @@ async def test_a_subscription_not_granted_at_qos_1_is_a_refusal(granted: int) ->
         await until(lambda: len(received) == 1)
         assert source.subscriptions_refused == 1
         assert source.failures["subscription_refused"] == 1
+        await until(source.subscribed.is_set)  # the good broker's grant
 
 
-async def test_connected_only_once_every_subscription_is_granted() -> None:
+async def test_subscribed_only_once_every_subscription_is_granted() -> None:
     granted = asyncio.Event()
 
     async def slow_suback(conn: Connection) -> None:
@@ -160,9 +161,9 @@ async def test_connected_only_once_every_subscription_is_granted() -> None:
     async with reading(slow_suback) as (broker, source, _received):
         await broker.connections_made(1)
         await until(lambda: len(broker.connections[0].received) == 2)
-        assert not source.connected.is_set()
+        assert source.connected.is_set() and not source.subscribed.is_set()
         granted.set()
-        await until(source.connected.is_set)
+        await until(source.subscribed.is_set)
 
 
 async def test_a_lost_session_is_counted_when_one_was_expected() -> None:
