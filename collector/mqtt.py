@@ -240,8 +240,9 @@ class MqttSource:
                             AckToken(name, generation, packet.packet_id, packet.qos))  # fmt: skip
                 elif type(packet) is wire.Control:
                     self._control(packet, writer)
-            if decoder.oversize != self.oversize:
-                self.oversize = decoder.oversize
+            if decoder.oversize:
+                self.oversize += decoder.oversize
+                decoder.oversize = 0
                 log.warning("%s: a PUBLISH of %d bytes is over the %d-byte limit: cut, rejected"
                             " and acknowledged", name, decoder.last_oversize_bytes,
                             self._max_packet_bytes)  # fmt: skip
