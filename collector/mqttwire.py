@@ -254,10 +254,17 @@ class Decoder:
             if found is None or found[1] <= self._max:
                 break  # an incomplete packet of a normal size: wait for the rest
             first, length, header_size = found
-            keep = header_size + self._max
-            if len(data) - used < keep:
+            if first >> 4 != PUBLISH:
+                raise ProtocolError(f"a packet of type {first >> 4} longer than {self._max} bytes")
+            start = used + header_size
+            if len(data) < start + 2:
+                break  # wait for the topic's length
+            # keep the whole topic and packet id even past the limit: a topic is 65,535 bytes
+            # at most, the limit's default holds any
+            keep = start + max(self._max, min(length, (data[start] << 8 | data[start + 1]) + 4))
+            if len(data) < keep:
                 break  # wait until the part worth keeping is here
-            packets.append(self._cut(data[used + header_size : used + keep], first, length))
+            packets.append(self._cut(data[start:keep], first, length))
             end = used + header_size + length
             if end > len(data):
                 self._skip = end - len(data)
@@ -284,9 +291,9 @@ class Decoder:
 
     def _cut(self, kept: bytes, first: int, length: int) -> Publish:
         """The PUBLISH of `length` bytes whose first `kept` bytes are here, cut to those."""
-        cut, _used = parse(_packet(first, kept), self._max)
-        if first >> 4 != PUBLISH or len(cut) != 1 or not isinstance(cut[0], Publish):
-            raise ProtocolError(f"a packet of type {first >> 4} longer than {self._max} bytes")
+        cut, _used = parse(_packet(first, kept))
+        if len(cut) != 1 or not isinstance(cut[0], Publish):
+            raise ProtocolError("malformed PUBLISH")
         self.oversize += 1
         self.last_oversize_bytes = length
         return cut[0]
