@@ -231,14 +231,17 @@ class Collector:
     async def _store_and_ack(
         self, batch: Batch[AckToken], unacked: _Unacked, in_flight: asyncio.Semaphore
     ) -> None:
+        stored = False
         try:
             await self._store(batch)
+            stored = True
         except Exception:
-            # not durable: never acknowledged, so the broker sends it again after a reconnect;
-            # the batches after it must not wait for it
             log.exception("a batch of %d lines could not be stored", len(batch.lines))
-            unacked.tokens = []
         finally:
+            if not stored:
+                # not durable (failed or cancelled): never acknowledged, so the broker sends it
+                # again after a reconnect; the batches after it must not wait for it
+                unacked.tokens = []
             unacked.done = True
             self._ack_stored()
             in_flight.release()
