@@ -174,7 +174,10 @@ class Alerting:
                 await asyncio.sleep(self.config.alerts.tick_ms / 1000)
         finally:
             sending.cancel()
-            self.store.close()
+
+    def close(self) -> None:
+        """The store stays open while run() restarts; closed once, at the collector's stop."""
+        self.store.close()
 
     async def _tick(self, now_ms: int, cabinet_ids: Iterable[str]) -> list[Transition]:
         # in slices, yielding between them: a door event waiting on the loop is handled

@@ -19,10 +19,10 @@ class _Reader(Collector):
 
     def collect(self) -> Iterator[Metric]:
         values = self._read()
-        for name, (kind, help_text, value) in values.items():
+        for name, (kind, help_text, value, *label_name) in values.items():
             family: Metric
             if isinstance(value, dict):
-                label = "reason"
+                label = label_name[0] if label_name else "reason"
                 family = (
                     CounterMetricFamily(_PREFIX + name, help_text, labels=[label])
                     if kind == "counter"
@@ -38,7 +38,8 @@ class _Reader(Collector):
 
 
 def registry_for(read: Callable[[], dict[str, Any]]) -> CollectorRegistry:
-    """`read` returns {name: ("counter"|"gauge", help, number or {reason: number})}."""
+    """`read` returns {name: ("counter"|"gauge", help, number or {reason: number})}; a fourth
+    item names the label of a dict instead of "reason"."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Reader(read))
     return registry

@@ -1,8 +1,10 @@
 """Pure MQTT 3.1.1 packet encoding and decoding for the collector's subscriber (sans-I/O).
 
 Only what a QoS 1 subscriber needs: CONNECT, SUBSCRIBE, PUBACK, PINGREQ and DISCONNECT out;
-CONNACK, SUBACK, PUBLISH and PINGRESP in. `parse` turns a receive buffer into as many whole
-packets as it holds in one pass, which is where the speed over a general client comes from.
+CONNACK, SUBACK, PUBLISH and PINGRESP in (and, should a broker send QoS 2 anyway, PUBREC and
+PUBCOMP out, PUBREL in, as MQTT 3.1.1 §4.3.3 requires). `parse` turns a receive buffer into as
+many whole packets as it holds in one pass, which is where the speed over a general client comes
+from; `Decoder` feeds it a stream with a bound on what it holds in memory.
 """
 
 from __future__ import annotations
@@ -13,11 +15,17 @@ from typing import Final, NamedTuple
 CONNACK: Final = 2
 PUBLISH: Final = 3
 PUBACK: Final = 4
+PUBREL: Final = 6
 SUBACK: Final = 9
 PINGRESP: Final = 13
 PINGREQ_PACKET: Final = b"\xc0\x00"
 DISCONNECT_PACKET: Final = b"\xe0\x00"
 MAX_REMAINING_LENGTH: Final = 268_435_455
+# the most a packet may hold before the decoder stops buffering it: any topic (65,535 bytes at
+# most) and far more than a protocol payload (1 KiB); a bigger PUBLISH is cut to this, counted,
+# and its rest discarded as it streams past
+MAX_PACKET_BYTES: Final = 131_072
+SUBACK_FAILURE: Final = 0x80
 CONNACK_REASONS: Final = {
     1: "unacceptable protocol version",
     2: "client id rejected",
@@ -98,6 +106,21 @@ def puback(packet_id: int) -> bytes:
     return b"\x40\x02" + packet_id.to_bytes(2, "big")
 
 
+def pubrec(packet_id: int) -> bytes:
+    return b"\x50\x02" + packet_id.to_bytes(2, "big")
+
+
+def pubcomp(packet_id: int) -> bytes:
+    return b"\x70\x02" + packet_id.to_bytes(2, "big")
+
+
+def suback_codes(body: bytes) -> tuple[int, bytes]:
+    """The packet id and the return code of each topic filter, in SUBSCRIBE order."""
+    if len(body) < 3:
+        raise ProtocolError("SUBACK too short")
+    return (body[0] << 8) | body[1], body[2:]
+
+
 def connack_error(body: bytes) -> str | None:
     """None when the broker accepted the connection, else its reason."""
     if len(body) != 2:
@@ -106,8 +129,16 @@ def connack_error(body: bytes) -> str | None:
     return None if code == 0 else CONNACK_REASONS.get(code, f"refused with code {code}")
 
 
-def parse(buffer: bytes | bytearray) -> tuple[list[Publish | Control], int]:
-    """All whole packets at the start of `buffer`, and how many bytes they used."""
+def session_present(body: bytes) -> bool:
+    """The CONNACK's session-present flag (its first byte's lowest bit)."""
+    return bool(body[0] & 1)
+
+
+def parse(
+    buffer: bytes | bytearray, max_length: int = MAX_REMAINING_LENGTH
+) -> tuple[list[Publish | Control], int]:
+    """All whole packets at the start of `buffer`, and how many bytes they used. Stops before
+    a packet longer than `max_length` (see `header`)."""
     packets: list[Publish | Control] = []
     position = 0
     size = len(buffer)
@@ -128,7 +159,7 @@ def parse(buffer: bytes | bytearray) -> tuple[list[Publish | Control], int]:
             if shift > 21:
                 raise ProtocolError("remaining length longer than 4 bytes")
         end = index + length
-        if end > size:
+        if end > size or length > max_length:
             break
         kind = first >> 4
         if kind == PUBLISH:
@@ -153,3 +184,116 @@ def parse(buffer: bytes | bytearray) -> tuple[list[Publish | Control], int]:
             packets.append(Control(kind, bytes(buffer[index:end])))
         position = end
     return packets, position
+
+
+def header(buffer: bytes, position: int = 0) -> tuple[int, int, int] | None:
+    """The first byte, remaining length and header size of the packet at `position`, or None
+    while its fixed header is incomplete."""
+    size = len(buffer)
+    index = position + 1
+    length = 0
+    shift = 0
+    while True:
+        if index >= size:
+            return None
+        digit = buffer[index]
+        index += 1
+        length |= (digit & 0x7F) << shift
+        if digit < 0x80:
+            return buffer[position], length, index - position
+        shift += 7
+        if shift > 21:
+            raise ProtocolError("remaining length longer than 4 bytes")
+
+
+class Decoder:
+    """Packets out of a byte stream, holding at most about `max_packet` bytes.
+
+    The common case costs one `parse` over each chunk as read: only a packet split across
+    reads is kept, and its parts are joined once, when it is whole (no copy per read). A
+    PUBLISH longer than `max_packet` is decided on from its fixed header: its first
+    `max_packet` bytes are kept, the rest is discarded as it arrives, and it comes out cut
+    (`oversize` counts them; the caller rejects it and still acknowledges it, so it cannot
+    come back forever).
+    """
+
+    def __init__(self, max_packet: int = MAX_PACKET_BYTES) -> None:
+        self._max = max_packet
+        self._parts: list[bytes] = []
+        self._have = 0
+        self._need = 0  # bytes that complete the first held packet; 0 while its header is short
+        self._skip = 0  # bytes of an oversize packet still to discard
+        self.oversize = 0
+        self.last_oversize_bytes = 0
+
+    @property
+    def held(self) -> int:
+        """Bytes kept in memory between reads."""
+        return self._have
+
+    def feed(self, chunk: bytes) -> list[Publish | Control]:
+        if self._skip:
+            dropped = min(self._skip, len(chunk))
+            self._skip -= dropped
+            chunk = chunk[dropped:]
+            if not chunk:
+                return []
+        if self._parts:
+            self._parts.append(chunk)
+            self._have += len(chunk)
+            if self._have < self._need:
+                return []
+            data = b"".join(self._parts)
+            self._parts = []
+            self._have = 0
+        else:
+            data = chunk
+        packets, used = parse(data, self._max)
+        while used < len(data):
+            found = header(data, used)
+            if found is None or found[1] <= self._max:
+                break  # an incomplete packet of a normal size: wait for the rest
+            first, length, header_size = found
+            if first >> 4 != PUBLISH:
+                raise ProtocolError(f"a packet of type {first >> 4} longer than {self._max} bytes")
+            start = used + header_size
+            if len(data) < start + 2:
+                break  # wait for the topic's length
+            # keep the whole topic and packet id even past the limit: a topic is 65,535 bytes
+            # at most, the limit's default holds any
+            keep = start + max(self._max, min(length, (data[start] << 8 | data[start + 1]) + 4))
+            if len(data) < keep:
+                break  # wait until the part worth keeping is here
+            packets.append(self._cut(data[start:keep], first, length))
+            end = used + header_size + length
+            if end > len(data):
+                self._skip = end - len(data)
+                return packets
+            more, used_more = parse(data[end:], self._max)
+            packets += more
+            used = end + used_more
+        self._hold(data, used)
+        return packets
+
+    def _hold(self, data: bytes, used: int) -> None:
+        if used == len(data):
+            self._have = self._need = 0
+            return
+        rest = data[used:]
+        self._parts = [rest]
+        self._have = len(rest)
+        found = header(rest)
+        if found is None:
+            self._need = 0
+        else:
+            _first, length, header_size = found
+            self._need = header_size + min(length, self._max)
+
+    def _cut(self, kept: bytes, first: int, length: int) -> Publish:
+        """The PUBLISH of `length` bytes whose first `kept` bytes are here, cut to those."""
+        cut, _used = parse(_packet(first, kept))
+        if len(cut) != 1 or not isinstance(cut[0], Publish):
+            raise ProtocolError("malformed PUBLISH")
+        self.oversize += 1
+        self.last_oversize_bytes = length
+        return cut[0]

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import random
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
@@ -39,6 +39,7 @@ from collector.pipeline import Pipeline
 from collector.protocol import Config
 from collector.ratelog import RateLimiter
 from collector.spool import Spool
+from collector.supervisor import supervise
 from collector.topics import subscription
 from collector.validate import Rejection, Validator
 
@@ -47,6 +48,16 @@ log = logging.getLogger("aedfleet.collector")
 INGEST_KINDS: Final = ("event", "telemetry", "status")
 MAX_BACKOFF_S: Final = 30.0
 WRITES_IN_FLIGHT: Final = 2
+
+
+class _Unacked:
+    """A batch taken for writing: acknowledged once stored and every older batch is."""
+
+    __slots__ = ("done", "tokens")
+
+    def __init__(self, tokens: list[AckToken]) -> None:
+        self.tokens = tokens
+        self.done = False
 
 
 class Collector:
@@ -81,6 +92,9 @@ class Collector:
         self.points_spooled = 0
         self.points_backfilled = 0
         self.points_dropped: Counter[str] = Counter()
+        self.task_restarts: Counter[str] = Counter()
+        # MQTT 3.1.1 §4.6: PUBACKs in PUBLISH order, though two writes may finish out of order
+        self._unacked: deque[_Unacked] = deque()
         mqtt = config.mqtt
 
         def source(name: str, client_id: str, kinds: tuple[str, ...]) -> MqttSource:
@@ -161,13 +175,17 @@ class Collector:
                 timeout_s=influx.timeout_s,
             )
             http = await self._start_http()
-            backfill = asyncio.create_task(self._backfill_loop())
-            writer = asyncio.create_task(self._writer_loop())
+
+            def start(name: str, work: Callable[[], Any]) -> asyncio.Task[None]:
+                return asyncio.create_task(supervise(name, work, self.task_restarts))
+
+            backfill = start("backfill", self._backfill_loop)
+            writer = start("writer", self._writer_loop)
             sources = [
-                asyncio.create_task(self.source.run()),
-                asyncio.create_task(self.event_source.run()),
+                start(TELEMETRY_SOURCE, self.source.run),
+                start(EVENT_SOURCE, self.event_source.run),
             ]
-            alerting = asyncio.create_task(self.alerting.run(session, self._broker_up))
+            alerting = start("alerting", lambda: self.alerting.run(session, self._broker_up))
             log.info("collector running; spool holds %d batches", len(self.spool))
             await stop.wait()
             log.info("stopping: finishing what was taken from the broker")
@@ -183,6 +201,7 @@ class Collector:
             await self.event_source.stop()
             backfill.cancel()
             await asyncio.gather(backfill, return_exceptions=True)
+            self.alerting.close()
             if http is not None:
                 await http.cleanup()
 
@@ -201,18 +220,37 @@ class Collector:
                         await asyncio.wait_for(self._wake.wait(), timeout_s)
                     continue
                 await in_flight.acquire()
-                task = asyncio.create_task(self._store_and_ack(batch, in_flight))
+                unacked = _Unacked(batch.tokens)
+                self._unacked.append(unacked)
+                task = asyncio.create_task(self._store_and_ack(batch, unacked, in_flight))
                 writing.add(task)
                 task.add_done_callback(writing.discard)
         finally:
             await asyncio.gather(*writing, return_exceptions=True)
 
-    async def _store_and_ack(self, batch: Batch[AckToken], in_flight: asyncio.Semaphore) -> None:
+    async def _store_and_ack(
+        self, batch: Batch[AckToken], unacked: _Unacked, in_flight: asyncio.Semaphore
+    ) -> None:
+        stored = False
         try:
             await self._store(batch)
-            self._ack(batch.tokens)
+            stored = True
+        except Exception:
+            log.exception("a batch of %d lines could not be stored", len(batch.lines))
         finally:
+            if not stored:
+                # not durable (failed or cancelled): never acknowledged, so the broker sends it
+                # again after a reconnect; the batches after it must not wait for it
+                unacked.tokens = []
+            unacked.done = True
+            self._ack_stored()
             in_flight.release()
+
+    def _ack_stored(self) -> None:
+        """Acknowledge every stored batch not waiting behind an older one still in flight."""
+        queue = self._unacked
+        while queue and queue[0].done:
+            self._ack(queue.popleft().tokens)
 
     def _ack(self, tokens: list[AckToken]) -> None:
         # each source skips tokens of other connections: their generation never matches
@@ -222,8 +260,8 @@ class Collector:
     async def subscribed(self) -> None:
         """Wait until both connections are up and subscribed: from then on nothing a cabinet
         publishes is missed (a first start has no persistent session to queue it)."""
-        await self.source.connected.wait()
-        await self.event_source.connected.wait()
+        await self.source.subscribed.wait()
+        await self.event_source.subscribed.wait()
 
     def _broker_up(self) -> bool:
         return self.source.connected.is_set() and self.event_source.connected.is_set()
@@ -236,6 +274,7 @@ class Collector:
         return batch
 
     async def _drain(self) -> None:
+        self._ack_stored()
         while (batch := self._take_due(wall_ms(), everything=True)) is not None:
             await self._store(batch)
             self._ack(batch.tokens)
@@ -328,6 +367,10 @@ class Collector:
     def health(self) -> dict[str, Any]:
         return {
             "mqtt_connected": self._broker_up(),
+            "sources": {
+                source.name: source.connected.is_set()
+                for source in (self.source, self.event_source)
+            },
             "influx": "down" if self.influx_down else "ok",
             "queue_depth": self._batcher.pending,
             "spool_batches": len(self.spool),
@@ -378,6 +421,37 @@ class Collector:
                 "counter",
                 "Broker reconnects",
                 self.source.reconnects + self.event_source.reconnects,
+            ),
+            "mqtt_connection_failures_total": (
+                "counter",
+                "Broker connections that ended, by reason",
+                dict(self.source.failures + self.event_source.failures),
+            ),
+            "mqtt_sessions_lost_total": (
+                "counter",
+                "Reconnects where the broker had kept no session (queued messages lost)",
+                self.source.sessions_lost + self.event_source.sessions_lost,
+            ),
+            "mqtt_subscriptions_refused_total": (
+                "counter",
+                "SUBACKs refusing a subscription or granting less than QoS 1",
+                self.source.subscriptions_refused + self.event_source.subscriptions_refused,
+            ),
+            "mqtt_oversize_total": (
+                "counter",
+                "PUBLISH packets over the size limit, cut and rejected",
+                self.source.oversize + self.event_source.oversize,
+            ),
+            "task_restarts_total": (
+                "counter",
+                "Long-running tasks that ended and were restarted, by task",
+                dict(self.task_restarts),
+                "task",
+            ),
+            "alert_redeliveries_total": (
+                "counter",
+                "Messages the alert engine had already folded (redeliveries), ignored",
+                self.alerting.engine.redeliveries,
             ),
             "alerts_active": (
                 "gauge",

@@ -24,7 +24,7 @@ from collector.alerts.rules import (
     Severity,
     near_a_limit,
 )
-from collector.alerts.state import CabinetState, fold
+from collector.alerts.state import CabinetState, first_sighting, fold
 
 
 def _switches(s: CabinetState) -> tuple[object, ...]:
@@ -90,6 +90,7 @@ class AlertEngine:
         self.alerts: dict[tuple[str, str], Alert] = {}
         self.silences: list[Silence] = []
         self.dirty: set[str] = set()
+        self.redeliveries = 0  # messages recognised as already folded, and ignored
         self._open: dict[str, set[str]] = {}  # cabinet -> rules with an unresolved alert
         # after the collector regains the broker, wait before calling anyone silent
         heartbeat_window = settings.heartbeat_s * settings.missed_heartbeats * 1000
@@ -109,8 +110,12 @@ class AlertEngine:
 
     def on_message(self, message: p.DeviceMessage, at_ms: int) -> list[Transition]:
         """Fold a validated message in. Events are judged at once (a door opening must not
-        wait); telemetry only marks the cabinet for the next tick."""
+        wait); telemetry only marks the cabinet for the next tick. A message already folded
+        (a redelivery) changes nothing."""
         state = self.cabinet(message.id)
+        if not first_sighting(state, message):
+            self.redeliveries += 1
+            return []
         if type(message) is p.Telemetry:
             before = _switches(state)
             fold(state, message, at_ms)
