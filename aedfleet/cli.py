@@ -512,11 +512,34 @@ _COLLECTOR_URL = click.option(
     "--url", default="http://127.0.0.1:9108", show_default=True, envvar="AEDFLEET_COLLECTOR_URL",
     help="The collector's HTTP address (its [http] listen).",
 )  # fmt: skip
+_TOKEN = click.option(
+    "--token", default="", envvar="AEDFLEET_HTTP_TOKEN",
+    help="The collector's API token (or AEDFLEET_HTTP_TOKEN); recorded by its name.",
+)  # fmt: skip
+_CONFIG = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Take the token from the collector's TOML ([http] token) instead.",
+)  # fmt: skip
 
 
-def _call(method: str, url: str, **kwargs: Any) -> Any:
+def _token(token: str, config_path: Path | None) -> str:
+    if token:
+        return token
+    if config_path is not None:
+        try:
+            http = load_config(config_path).http
+        except ConfigError as error:
+            raise click.ClickException(str(error)) from error
+        if http.token or http.tokens:
+            return http.token or next(iter(http.tokens.values()))
+    raise click.ClickException("give the collector's API token: --token, AEDFLEET_HTTP_TOKEN "
+                               "or --config")  # fmt: skip
+
+
+def _call(method: str, url: str, token: str = "", **kwargs: Any) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        response = httpx.request(method, url, timeout=10, **kwargs)
+        response = httpx.request(method, url, timeout=10, headers=headers, **kwargs)
     except httpx.HTTPError as error:
         raise click.ClickException(f"collector not reachable at {url}: {error}") from error
     if response.status_code >= 300:
@@ -545,28 +568,64 @@ def alerts_list(url: str) -> None:
 @alerts.command("ack")
 @click.argument("cabinet")
 @click.argument("rule")
-@click.option("--by", required=True, help="Who takes care of it (kept in the audit trail).")
 @_COLLECTOR_URL
-def alerts_ack(cabinet: str, rule: str, by: str, url: str) -> None:
-    """Acknowledge an alert: its repeats stop.
+@_TOKEN
+@_CONFIG
+def alerts_ack(cabinet: str, rule: str, url: str, token: str, config_path: Path | None) -> None:
+    """Acknowledge an alert: its repeats stop. The audit trail records the token's name.
 
-    Example: aedfleet alerts ack bz-bc-001 opened --by "duty officer Li"
+    Example: AEDFLEET_HTTP_TOKEN=... aedfleet alerts ack bz-bc-001 opened
     """
-    _call("POST", f"{url}/alerts/ack", json={"cabinet": cabinet, "rule": rule, "by": by})
-    click.echo(f"acknowledged {rule} on {cabinet}")
+    answer = _call("POST", f"{url}/alerts/ack", _token(token, config_path),
+                   json={"cabinet": cabinet, "rule": rule})  # fmt: skip
+    click.echo(f"acknowledged {rule} on {cabinet} as {answer['by']}")
 
 
 @alerts.command("silence")
 @click.argument("cabinet")
 @click.option("--rule", default="", help="Only this rule (default: every rule).")
-@click.option("--minutes", type=int, required=True)
+@click.option("--minutes", type=click.IntRange(1, 7 * 24 * 60), default=24 * 60,
+              show_default=True, help="At most 7 days.")  # fmt: skip
 @click.option("--reason", required=True)
 @_COLLECTOR_URL
-def alerts_silence(cabinet: str, rule: str, minutes: int, reason: str, url: str) -> None:
+@_TOKEN
+@_CONFIG
+def alerts_silence(cabinet: str, rule: str, minutes: int, reason: str, url: str, token: str,
+                   config_path: Path | None) -> None:  # fmt: skip
     """Hold back notifications for a cabinet for a while (maintenance); alerts are still kept.
 
     Example: aedfleet alerts silence bz-bc-001 --minutes 120 --reason "pad replacement"
     """
     wanted = {"cabinet": cabinet, "rule": rule, "minutes": minutes, "reason": reason}
-    _call("POST", f"{url}/silences", json=wanted)
-    click.echo(f"silenced {cabinet} {rule or 'all rules'} for {minutes} min")
+    made = _call("POST", f"{url}/silences", _token(token, config_path), json=wanted)
+    click.echo(f"silence {made['id']}: {cabinet} {rule or 'all rules'} for {minutes} min")
+
+
+@alerts.command("silences")
+@_COLLECTOR_URL
+def alerts_silences(url: str) -> None:
+    """The silences in force, with the id `unsilence` takes.
+
+    Example: aedfleet alerts silences
+    """
+    active = _call("GET", f"{url}/silences")
+    if not active:
+        click.echo("no silences")
+    for s in active:
+        until = time.strftime("%Y-%m-%d %H:%M", time.localtime(s["until_ms"] / 1000))
+        click.echo(f"{s['id']}  {s['cabinet_id']:12s} {s['rule'] or 'all':12s} until {until}"
+                   f"  by {s['by']}: {s['reason']!a}")  # fmt: skip
+
+
+@alerts.command("unsilence")
+@click.argument("silence_id")
+@_COLLECTOR_URL
+@_TOKEN
+@_CONFIG
+def alerts_unsilence(silence_id: str, url: str, token: str, config_path: Path | None) -> None:
+    """Lift a silence before it ends.
+
+    Example: aedfleet alerts unsilence 3f2a9c01d4e5
+    """
+    _call("DELETE", f"{url}/silences/{silence_id}", _token(token, config_path))
+    click.echo(f"lifted silence {silence_id}")

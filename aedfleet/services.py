@@ -159,16 +159,11 @@ class Mosquitto:
         self.tls_port = free_port()
         workdir.mkdir(parents=True, exist_ok=True)
         self.log_path = workdir / "mosquitto.log"
-        self.files = broker.generate(
-            workdir / "broker",
-            cabinet_ids,
-            tls_port=self.tls_port,
-            tls_bind=LOOPBACK,
-            plain_port=self.port,
-            persistence_dir=workdir,
-            log_file=self.log_path,
-            run_as=getpass.getuser(),
-        )
+        self._workdir = workdir
+        self._cabinet_ids = list(cabinet_ids)
+        self._collectors = [broker.COLLECTOR_USER]
+        self._fleet_writers: list[str] = []
+        self.files = self._generate()
         self.config_path = self.files.conf
         operator = broker.OPERATOR_USER
         self.process = ManagedProcess(
@@ -180,12 +175,56 @@ class Mosquitto:
             ),
         )
 
+    def _generate(self) -> broker.BrokerFiles:
+        return broker.generate(
+            self._workdir / "broker",
+            self._cabinet_ids,
+            tls_port=self.tls_port,
+            tls_bind=LOOPBACK,
+            plain_port=self.port,
+            persistence_dir=self._workdir,
+            log_file=self.log_path,
+            run_as=getpass.getuser(),
+            collectors=self._collectors,
+            fleet_writers=self._fleet_writers,
+        )
+
     @property
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
 
     def password(self, username: str) -> str:
         return self.files.password(username)
+
+    def fleet_writer(self, name: str) -> str:
+        """An account of this harness that may read and write the whole fleet (as a simulator
+        does), made on first use. The broker takes the account as the client id, so every
+        concurrent test client needs its own. Returns the account's name."""
+        account = f"harness-{name}"
+        if account not in self._fleet_writers:
+            self._fleet_writers.append(account)
+            self._add(account)
+        return account
+
+    def collector_account(self, name: str) -> str:
+        """A collector's pair of accounts (`name`, `name-events`), made on first use; a test
+        collector of its own has a persistent session no other test shares."""
+        account = f"{broker.COLLECTOR_USER}-{name}"
+        if account not in self._collectors:
+            self._collectors.append(account)
+            self._add(account)
+        return account
+
+    def _add(self, account: str) -> None:
+        self._generate()
+        if self.process.running:
+            self.process.signal(signal.SIGHUP)
+            password = self.password(account)
+            deadline = time.monotonic() + 10
+            while not mqtt_answers(self.host, self.port, username=account, password=password):
+                if time.monotonic() > deadline:
+                    raise ServiceError(f"mosquitto did not take the new account {account}")
+                time.sleep(0.05)
 
     def reload(self) -> None:
         """Reread the password file and ACL (SIGHUP), as after a rotation."""
