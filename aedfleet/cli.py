@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ from grafana_client.client import GrafanaException
 
 from aedfleet import broker, firmware_tools
 from aedfleet.influxql import InfluxQLError
-from aedfleet.services import ServiceError, running_services
+from aedfleet.services import ServiceError, free_port, running_services
 from collector.config import ConfigError, load_config
 from collector.inventory import InventoryError, load_inventory
 from collector.service import Collector
@@ -99,7 +100,11 @@ def demo(workdir: Path, emergency_after: float) -> None:
                 f"{services.mosquitto.files.credentials_path}; TLS on port "
                 f"{services.mosquitto.tls_port} with CA {services.mosquitto.files.tls.ca_cert}"
             )
-            click.echo(f"data and logs in {services.workdir}")
+            api = {"listen": f"127.0.0.1:{free_port()}", "token": secrets.token_urlsafe(24)}
+            click.echo(
+                f"data and logs in {services.workdir}; alerts API: AEDFLEET_COLLECTOR_URL="
+                f"http://{api['listen']} AEDFLEET_HTTP_TOKEN={api['token']} aedfleet alerts list"
+            )
             grafana = services.workdir / "grafana"
             provisioning.build(grafana)
             click.echo(
@@ -110,7 +115,8 @@ def demo(workdir: Path, emergency_after: float) -> None:
             click.echo("Press Ctrl-C to stop.")
             # a Ctrl-C before the demo's own handler is in place must still stop cleanly
             with contextlib.suppress(KeyboardInterrupt):
-                run_demo(services, workdir.resolve(), cabinets, emergency_after_s=emergency_after)
+                run_demo(services, workdir.resolve(), cabinets,
+                         emergency_after_s=emergency_after, http=api)  # fmt: skip
             click.echo("stopping the services this demo started")
     except ServiceError as error:
         raise click.ClickException(str(error)) from error

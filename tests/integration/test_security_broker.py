@@ -10,7 +10,6 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.properties import Properties
 
 from aedfleet import broker
 from aedfleet.services import LocalServices
@@ -49,7 +48,7 @@ class Client:
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> int:
         """The broker's PUBACK reason code: below 128 accepted (16: nobody subscribed), 135
         not authorised."""
-        info = self.client.publish(topic, payload, qos=1, retain=retain, properties=Properties(3))
+        info = self.client.publish(topic, payload, qos=1, retain=retain)
         wait_for(lambda: info.mid in self.refusals, 10, f"the broker's answer to {topic}")
         return self.refusals[info.mid]
 
