@@ -211,6 +211,13 @@ OPEN_ALERTS: Final = (
 )
 
 
+# every acknowledgement and silence, by the name of the operator's token (collector/alerting.py)
+OPERATOR_ACTIONS: Final = (
+    'SELECT "by", "severity", "reason", "until_ms", "silence" FROM "operator_action" '
+    'WHERE $timeFilter GROUP BY "cabinet", "rule", "action"'
+)
+
+
 def incidents() -> board.Dashboard:
     openings = "WHERE (\"ev\" = 'door_open' OR \"ev\" = 'aed_removed') AND $timeFilter"
     return (
@@ -261,6 +268,12 @@ def incidents() -> board.Dashboard:
                 'SELECT "recipient", "error", "attempts" FROM "notification" WHERE '
                 "\"outcome\" != 'sent' AND $timeFilter GROUP BY \"cabinet\", \"rule\", "
                 '"channel", "outcome"', table=True))
+        )
+        .with_panel(
+            panel(table.Panel, "Silences and acknowledgements (who held back which alerts)", 24, 8)
+            .with_target(Query(OPERATOR_ACTIONS, table=True))
+            .override_by_name("until_ms", [
+                SINCE, model.DynamicConfigValue(id_val="displayName", value="silenced until")])
         )
     )  # fmt: skip
 
