@@ -442,8 +442,29 @@ def broker_group() -> None:
 @click.option(
     "--persistence",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where Mosquitto keeps its persistent sessions.",
+    help="Where Mosquitto keeps its persistent sessions (writable by --run-as).",
 )
+@click.option(
+    "--run-as",
+    default=None,
+    help="The user Mosquitto drops to when started as root, e.g. mosquitto.",
+)
+@click.option(
+    "--group", default=None,
+    help="Its group: may read mosquitto.conf, passwd, acl and server.key, nothing else.",
+)  # fmt: skip
+@click.option(
+    "--collector", "collectors", multiple=True, default=(broker.COLLECTOR_USER,),
+    show_default=True, help="A collector's account (it also gets NAME-events); repeat for more.",
+)  # fmt: skip
+@click.option(
+    "--ca-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="An external CA's certificate (with --ca-key): its key never lands in --out.",
+)  # fmt: skip
+@click.option(
+    "--ca-key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The external CA's private key, e.g. on a USB stick kept off the broker host.",
+)  # fmt: skip
 def broker_config(
     inventory: Path,
     out: Path,
@@ -452,11 +473,17 @@ def broker_config(
     plain_port: int,
     hostnames: tuple[str, ...],
     persistence: Path | None,
+    run_as: str | None,
+    group: str | None,
+    collectors: tuple[str, ...],
+    ca_cert: Path | None,
+    ca_key: Path | None,
 ) -> None:
-    """Generate the broker configuration; existing accounts keep their passwords.
+    """Generate the broker configuration; existing accounts keep their passwords. Cabinets
+    connect over TLS (the only network listener); plain MQTT stays on 127.0.0.1.
 
-    Example: aedfleet broker config --inventory inventory.csv --out .run/broker
-    --hostname mqtt.example.org
+    Example: sudo aedfleet broker config --inventory inventory.csv --out /etc/aedfleet/broker
+    --hostname mqtt.example.org --run-as mosquitto --group mosquitto
     """
     try:
         cabinets = sorted(load_inventory(inventory))
@@ -468,15 +495,22 @@ def broker_config(
             plain_port=plain_port or None,
             hostnames=hostnames,
             persistence_dir=persistence.resolve() if persistence else None,
+            run_as=run_as,
+            group=group,
+            collectors=collectors,
+            ca_cert=ca_cert,
+            ca_key=ca_key,
         )
     except (InventoryError, broker.BrokerConfigError, OSError) as error:
         raise click.ClickException(str(error)) from error
+    accounts = ", ".join(a for c in collectors for a in broker.collector_accounts(c))
     click.echo(
-        f"{len(cabinets)} cabinet accounts, {broker.COLLECTOR_USER}, "
-        f"{broker.OPERATOR_USER} in {files.directory}"
+        f"{len(cabinets)} cabinet accounts, {accounts}, {broker.OPERATOR_USER} in {files.directory}"
     )
     click.echo(f"start: mosquitto -c {files.conf}")
     click.echo(f"passwords (never printed) are in {files.credentials_path}, mode 600")
+    if files.tls.ca_key.exists():
+        click.echo(f"move {files.tls.ca_key} off this host once done (docs/security.md)")
 
 
 @broker_group.command("rotate")

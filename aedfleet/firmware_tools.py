@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Final
 
+from aedfleet.broker import private_folder, write_private
 from collector.inventory import Inventory
 
 FIRMWARE_DIR: Final = Path(__file__).resolve().parent.parent / "firmware"
@@ -138,9 +139,10 @@ def board_config(
 
 
 def write_board_config(config: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(config, indent=1) + "\n")
-    path.chmod(0o600)  # it holds the cabinet's broker and Wi-Fi passwords
+    """Owner-only from its first byte, in an owner-only folder: it holds the cabinet's broker
+    and Wi-Fi passwords."""
+    private_folder(path.parent)
+    write_private(path, (json.dumps(config, indent=1) + "\n").encode())
 
 
 def flash(port: str, build_dir: Path, config_path: Path) -> None:
