@@ -145,7 +145,7 @@ class Collector:
             "rejected message on %s: %s: %s%s",
             lp.printable(rejection.topic.encode(), 120),
             rejection.code,
-            rejection.detail,
+            lp.printable(rejection.detail.encode(), 300),  # it may quote what a cabinet sent
             f" ({held_back} more like it not logged)" if held_back else "",
         )
 
