@@ -25,11 +25,12 @@ from collector.inventory import Inventory
 from collector.notify.aliyun import AliyunNotifier
 from collector.notify.base import Notification, Notifier
 from collector.notify.dispatcher import Dispatcher
+from collector.notify.http import check_url
 from collector.notify.outbox import FileOutboxNotifier
 from collector.notify.router import Router, RoutingConfig
 from collector.notify.text import compose
 from collector.notify.twilio import TwilioNotifier
-from collector.notify.webhook import WebhookNotifier
+from collector.notify.webhook import WebhookNotifier, signing_key
 
 log = logging.getLogger("aedfleet.alerts")
 MAX_SILENCE_MINUTES: Final = 7 * 24 * 60
@@ -65,6 +66,22 @@ def settings_from(config: CollectorConfig) -> tuple[Settings, dict[str, Settings
     return msgspec.convert(fleet, Settings), overrides
 
 
+def check_notify(config: CollectorConfig) -> None:
+    """Refuse at start-up what would leak or forge a notification: a provider or webhook URL
+    in clear over a network, an unsigned webhook."""
+    notify = config.notify
+    try:
+        if notify.sms_provider == "twilio":
+            check_url(config.twilio.base_url, "twilio.base_url")
+        if notify.sms_provider == "aliyun":
+            check_url(config.aliyun.endpoint, "aliyun.endpoint")
+        if notify.webhook_url:
+            check_url(notify.webhook_url, "notify.webhook_url")
+            signing_key(notify.webhook_secret)
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
+
+
 def notifiers_for(config: CollectorConfig, session: aiohttp.ClientSession) -> dict[str, Notifier]:
     notify = config.notify
     chosen: dict[str, Notifier] = {}
@@ -88,8 +105,9 @@ def notifiers_for(config: CollectorConfig, session: aiohttp.ClientSession) -> di
                          f"not {notify.sms_provider!r}")  # fmt: skip
     if notify.webhook_url:
         chosen["webhook"] = WebhookNotifier(
-            session, url=notify.webhook_url, timeout_s=notify.timeout_s
-        )
+            session, url=notify.webhook_url, secret=notify.webhook_secret,
+            timeout_s=notify.timeout_s,
+        )  # fmt: skip
     return chosen
 
 
@@ -107,6 +125,7 @@ class Alerting:
         self.inventory = inventory
         self._encoder = encoder
         self._write_line = write_line
+        check_notify(config)
         fleet_settings, cabinet_settings = settings_from(config)
         grace_s = config.alerts.broker_grace_s
         grace_ms = None if grace_s is None else grace_s * 1000

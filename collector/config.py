@@ -110,6 +110,7 @@ class NotifyConfig(_Section, frozen=True):
     sms_provider: str = "none"  # none, twilio, aliyun, or outbox (the demo's local file)
     outbox_path: str = ".run/collector/sms-outbox.txt"
     webhook_url: str = ""  # every alert transition as JSON, with an Idempotency-Key header
+    webhook_secret: str = ""  # signs each webhook (HMAC-SHA256); prefer the environment
     language: str = "zh+en"  # zh, en or zh+en
     duty_officers: list[str] = msgspec.field(default_factory=list)
     quiet_hours: str = "22:00-07:00"  # local; only critical alerts are sent during them
