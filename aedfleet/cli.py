@@ -322,7 +322,9 @@ def firmware_build(out: Path) -> None:
     required=True,
     help="The cabinet inventory CSV.",
 )
-@click.option("--broker", required=True, help="mqtt://host:port as the cabinet reaches it.")
+@click.option(
+    "--broker", required=True, help="mqtts://host:8883 as the cabinet reaches it (TLS)."
+)
 @click.option("--wifi-ssid", required=True)
 @click.option(
     "--wifi-password",
@@ -353,7 +355,7 @@ def firmware_config(
     """Write one cabinet's board config.json from the inventory (mode 600: it holds secrets).
 
     Example: aedfleet firmware config bz-bc-001 --inventory inventory.csv
-    --broker mqtt://10.0.0.2:1883 --wifi-ssid RedCross
+    --broker mqtts://mqtt.example.org:8883 --wifi-ssid RedCross
     """
     try:
         config = firmware_tools.board_config(
