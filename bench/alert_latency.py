@@ -12,6 +12,7 @@ Run from the repository root: .venv/bin/python -m bench.alert_latency [--opening
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -32,13 +33,16 @@ CABINET = "bz-bc-001"
 
 def flood(services: LocalServices, seconds: float) -> subprocess.Popen[bytes]:
     """A second process publishing 10,000 cabinets' telemetry for `seconds`."""
+    # a harness account that may publish for any cabinet; its password in the environment,
+    # not on the command line
+    account = services.mosquitto.fleet_writer("flood")
     script = f"""
-import itertools, time
+import itertools, os, time
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from aedfleet.testing import cabinet_ids, telemetry_stream, wall_ms
-client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="flood")
-client.username_pw_set("aedfleet-operator", {services.mosquitto.password("aedfleet-operator")!r})
+client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id={account!r})
+client.username_pw_set({account!r}, os.environ["FLOOD_PASSWORD"])
 client.max_inflight_messages_set(1000)
 client.connect("{services.mosquitto.host}", {services.mosquitto.port})
 client.loop_start()
@@ -55,7 +59,8 @@ print(sent, flush=True)
 client.disconnect()
 client.loop_stop()
 """
-    return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+    env = {**os.environ, "FLOOD_PASSWORD": services.mosquitto.password(account)}
+    return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, env=env)
 
 
 def main() -> None:
@@ -87,7 +92,8 @@ def main() -> None:
             door.publish(topic_for(CABINET, "event"), open_event, qos=1)
             wait_for(lambda b=before: len(twilio.requests) > b, 30, "the SMS request")
             latencies_ms.append((twilio.requests[before]["at"] - opened) * 1000)
-            httpx.post(f"{api}/alerts/ack", json={"cabinet": CABINET, "rule": "opened", "by": "b"})
+            httpx.post(f"{api}/alerts/ack", json={"cabinet": CABINET, "rule": "opened"},
+                       headers={"Authorization": f"Bearer {collector.http_token}"})  # fmt: skip
             close = f'"seq":{2 * number + 1},"ts":{wall_ms()},"sync":true,"open_s":1'
             close_event = f'{{"v":1,"id":"{CABINET}","ev":"door_close",{close}}}'
             door.publish(topic_for(CABINET, "event"), close_event, qos=1)
