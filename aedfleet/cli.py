@@ -322,9 +322,7 @@ def firmware_build(out: Path) -> None:
     required=True,
     help="The cabinet inventory CSV.",
 )
-@click.option(
-    "--broker", required=True, help="mqtts://host:8883 as the cabinet reaches it (TLS)."
-)
+@click.option("--broker", required=True, help="mqtts://host:8883 as the cabinet reaches it (TLS).")
 @click.option("--wifi-ssid", required=True)
 @click.option(
     "--wifi-password",
