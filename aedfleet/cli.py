@@ -567,7 +567,7 @@ def _token(token: str, config_path: Path | None) -> str:
         return token
     if config_path is not None:
         try:
-            http = load_config(config_path).http
+            http = load_config(config_path, environ={}).http  # the environment came first
         except ConfigError as error:
             raise click.ClickException(str(error)) from error
         if http.token or http.tokens:

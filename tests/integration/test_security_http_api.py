@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -146,8 +147,19 @@ def test_a_critical_alert_is_acknowledged_only_with_the_token_and_by_its_name(
     assert (row["by"], row["severity"]) == ("operator", "critical")
 
 
-def test_the_cli_without_a_token_says_how_to_give_one(collector: CollectorProcess) -> None:
-    refused = CliRunner(env={"AEDFLEET_HTTP_TOKEN": ""}).invoke(
-        main, ["alerts", "silence", A, "--reason", "x", "--url", url(collector, "")]
-    )
+def test_the_cli_takes_the_token_from_the_collectors_config_or_says_how_to_give_one(
+    collector: CollectorProcess, tmp_path: Path
+) -> None:
+    runner = CliRunner(env={"AEDFLEET_HTTP_TOKEN": ""})
+    refused = runner.invoke(main, ["alerts", "silence", A, "--reason", "x",
+                                   "--url", url(collector, "")])  # fmt: skip
     assert refused.exit_code != 0 and "AEDFLEET_HTTP_TOKEN" in refused.output
+    config = tmp_path / "collector.toml"
+    config.write_text(f'[http]\ntoken = "{collector.http_token}"\n')
+    made = runner.invoke(main, ["alerts", "silence", A, "--reason", "new pads", "--minutes", "5",
+                                "--config", str(config), "--url", url(collector, "")])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    silence_id = made.output.split()[1].rstrip(":")
+    lifted = runner.invoke(main, ["alerts", "unsilence", silence_id, "--config", str(config),
+                                  "--url", url(collector, "")])  # fmt: skip
+    assert lifted.exit_code == 0, lifted.output
