@@ -18,6 +18,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import pwd
 import secrets
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -357,7 +358,13 @@ class BrokerFiles:
         return {user: hashed for user, hashed in entries}
 
 
-def _group_id(group: str | None) -> int | None:
+def _group_id(group: str | None, run_as: str | None) -> int | None:
+    """The broker's group: `group`, or else the primary group of the user it runs as."""
+    if group is None and run_as is not None:
+        try:
+            return pwd.getpwnam(run_as).pw_gid
+        except KeyError as error:
+            raise BrokerConfigError(f"no user {run_as!r} on this host") from error
     if group is None:
         return None
     try:
@@ -398,14 +405,15 @@ def generate(
 ) -> BrokerFiles:
     """Write the whole folder; passwords of users already in it are kept.
 
-    `run_as`: the user Mosquitto drops to when started as root; `group` (its group): the
-    files the broker reads are made readable by that group, every other secret by the owner
-    only. `fleet_writers` may publish as any cabinet: for a simulator or a test harness only.
+    `run_as`: the user Mosquitto drops to when started as root; `group` (by default that
+    user's primary group): the files the broker reads are made readable by that group, every
+    other secret by the owner only. `fleet_writers` may publish as any cabinet: for a
+    simulator or a test harness only.
     """
     cabinets, collector_names = list(cabinet_ids), list(collectors)
     writers = list(fleet_writers)
     _check_names(cabinets, collector_names)
-    gid = _group_id(group)
+    gid = _group_id(group, run_as)
     files = BrokerFiles(directory)
     private_folder(directory, group=gid)
     credentials = files.credentials() if files.credentials_path.exists() else {}
