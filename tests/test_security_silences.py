@@ -27,3 +27,14 @@ def test_saving_an_event_rewrites_the_silences_only_when_they_changed(tmp_path: 
     reloaded = AlertEngine(Settings())
     AlertStore(tmp_path / "alerts.sqlite3").load(reloaded)
     assert len(reloaded.silences) == 499 and reloaded.silences[0].by == "operator"
+
+
+def test_a_silence_stored_before_silences_had_ids_can_be_lifted(tmp_path: Path) -> None:
+    engine = AlertEngine(Settings())
+    engine.silences = [Silence("bz-bc-001", "", 10**13, "a year, set without a token")]
+    store = AlertStore(tmp_path / "alerts.sqlite3")
+    store.save(engine, set())
+    store.close()
+    reloaded = AlertEngine(Settings())
+    AlertStore(tmp_path / "alerts.sqlite3").load(reloaded)
+    assert len(reloaded.silences[0].id) == 12

@@ -8,6 +8,7 @@ unknown) is never sent again.
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
 from pathlib import Path
 from typing import Final
@@ -32,6 +33,11 @@ CREATE TABLE IF NOT EXISTS notifications (
     created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS pending ON notifications (status, not_before_ms);
 """
+
+
+def _with_id(silence: Silence) -> Silence:
+    """A silence stored before silences had ids gets one, so it can be listed and lifted."""
+    return silence if silence.id else msgspec.structs.replace(silence, id=secrets.token_hex(6))
 
 
 class PendingSend(msgspec.Struct, frozen=True):
@@ -64,11 +70,11 @@ class AlertStore:
             engine.cabinets[state.cabinet_id] = state
         for (body,) in self._db.execute("SELECT body FROM alerts"):
             engine.restore(msgspec.json.decode(body, type=Alert))
-        engine.silences = [
+        self._saved_silences = [
             msgspec.json.decode(body, type=Silence)
             for (body,) in self._db.execute("SELECT body FROM silences")
         ]
-        self._saved_silences = list(engine.silences)
+        engine.silences = [_with_id(s) for s in self._saved_silences]  # saved with the next
 
     def save(self, engine: AlertEngine, cabinet_ids: set[str]) -> None:
         """Persist the named cabinets' states and all their alerts, and the silences."""
