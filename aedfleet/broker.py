@@ -157,8 +157,13 @@ def write_private(path: Path, data: bytes, *, group: int | None = None) -> None:
 
 
 def private_folder(directory: Path, *, group: int | None = None) -> None:
-    """A folder only its owner (and with `group`, the broker's group, read-only) may enter."""
+    """A folder only its owner (and with `group`, the broker's group, read-only) may enter:
+    made so, or made so again when `broker config` wrote it before; any other folder that
+    exists already is left as it is (the files in it are private anyway)."""
+    ours = not directory.exists() or (directory / "credentials.json").exists()
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not ours:
+        return
     if group is not None:
         os.chown(directory, -1, group)
     directory.chmod(0o700 if group is None else 0o750)

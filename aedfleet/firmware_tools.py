@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Final
 
-from aedfleet.broker import private_folder, write_private
+from aedfleet.broker import write_private
 from collector.inventory import Inventory
 
 FIRMWARE_DIR: Final = Path(__file__).resolve().parent.parent / "firmware"
@@ -139,9 +139,9 @@ def board_config(
 
 
 def write_board_config(config: dict[str, Any], path: Path) -> None:
-    """Owner-only from its first byte, in an owner-only folder: it holds the cabinet's broker
+    """Owner-only from its first byte (a new folder for it too): it holds the cabinet's broker
     and Wi-Fi passwords."""
-    private_folder(path.parent)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # an existing one is kept as is
     write_private(path, (json.dumps(config, indent=1) + "\n").encode())
 
 
