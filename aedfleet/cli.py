@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ from grafana_client.client import GrafanaException
 
 from aedfleet import broker, firmware_tools
 from aedfleet.influxql import InfluxQLError
-from aedfleet.services import ServiceError, running_services
+from aedfleet.services import ServiceError, free_port, running_services
 from collector.config import ConfigError, load_config
 from collector.inventory import InventoryError, load_inventory
 from collector.service import Collector
@@ -101,7 +102,11 @@ def demo(workdir: Path, emergency_after: float) -> None:
                 f"{services.mosquitto.files.credentials_path}; TLS on port "
                 f"{services.mosquitto.tls_port} with CA {services.mosquitto.files.tls.ca_cert}"
             )
-            click.echo(f"data and logs in {services.workdir}")
+            api = {"listen": f"127.0.0.1:{free_port()}", "token": secrets.token_urlsafe(24)}
+            click.echo(
+                f"data and logs in {services.workdir}; alerts API: AEDFLEET_COLLECTOR_URL="
+                f"http://{api['listen']} AEDFLEET_HTTP_TOKEN={api['token']} aedfleet alerts list"
+            )
             grafana = services.workdir / "grafana"
             provisioning.build(grafana, grafana / "dashboards")
             click.echo(
@@ -112,7 +117,8 @@ def demo(workdir: Path, emergency_after: float) -> None:
             click.echo("Press Ctrl-C to stop.")
             # a Ctrl-C before the demo's own handler is in place must still stop cleanly
             with contextlib.suppress(KeyboardInterrupt):
-                run_demo(services, workdir.resolve(), cabinets, emergency_after_s=emergency_after)
+                run_demo(services, workdir.resolve(), cabinets,
+                         emergency_after_s=emergency_after, http=api)  # fmt: skip
             click.echo("stopping the services this demo started")
     except ServiceError as error:
         raise click.ClickException(str(error)) from error
@@ -378,7 +384,7 @@ def firmware_config(
     """Write one cabinet's board config.json from the inventory (mode 600: it holds secrets).
 
     Example: aedfleet firmware config bz-bc-001 --inventory inventory.csv
-    --broker 10.0.0.2:8883 --ca .run/broker/ca.crt --wifi-ssid RedCross
+    --broker mqtts://mqtt.example.org:8883 --ca .run/broker/ca.crt --wifi-ssid RedCross
     """
     broker = firmware_tools.broker_url(broker)
     if broker.startswith("mqtts://") and not ca_path.is_file():
@@ -472,8 +478,29 @@ def broker_group() -> None:
 @click.option(
     "--persistence",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where Mosquitto keeps its persistent sessions.",
+    help="Where Mosquitto keeps its persistent sessions (writable by --run-as).",
 )
+@click.option(
+    "--run-as",
+    default=None,
+    help="The user Mosquitto drops to when started as root, e.g. mosquitto.",
+)
+@click.option(
+    "--group", default=None,
+    help="Its group: may read mosquitto.conf, passwd, acl and server.key, nothing else.",
+)  # fmt: skip
+@click.option(
+    "--collector", "collectors", multiple=True, default=(broker.COLLECTOR_USER,),
+    show_default=True, help="A collector's account (it also gets NAME-events); repeat for more.",
+)  # fmt: skip
+@click.option(
+    "--ca-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="An external CA's certificate (with --ca-key): its key never lands in --out.",
+)  # fmt: skip
+@click.option(
+    "--ca-key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The external CA's private key, e.g. on a USB stick kept off the broker host.",
+)  # fmt: skip
 def broker_config(
     inventory: Path,
     out: Path,
@@ -482,11 +509,17 @@ def broker_config(
     plain_port: int,
     hostnames: tuple[str, ...],
     persistence: Path | None,
+    run_as: str | None,
+    group: str | None,
+    collectors: tuple[str, ...],
+    ca_cert: Path | None,
+    ca_key: Path | None,
 ) -> None:
-    """Generate the broker configuration; existing accounts keep their passwords.
+    """Generate the broker configuration; existing accounts keep their passwords. Cabinets
+    connect over TLS (the only network listener); plain MQTT stays on 127.0.0.1.
 
-    Example: aedfleet broker config --inventory inventory.csv --out .run/broker
-    --hostname mqtt.example.org
+    Example: sudo aedfleet broker config --inventory inventory.csv --out /etc/aedfleet/broker
+    --hostname mqtt.example.org --run-as mosquitto --group mosquitto
     """
     try:
         cabinets = sorted(load_inventory(inventory))
@@ -498,15 +531,22 @@ def broker_config(
             plain_port=plain_port or None,
             hostnames=hostnames,
             persistence_dir=persistence.resolve() if persistence else None,
+            run_as=run_as,
+            group=group,
+            collectors=collectors,
+            ca_cert=ca_cert,
+            ca_key=ca_key,
         )
     except (InventoryError, broker.BrokerConfigError, OSError) as error:
         raise click.ClickException(str(error)) from error
+    accounts = ", ".join(a for c in collectors for a in broker.collector_accounts(c))
     click.echo(
-        f"{len(cabinets)} cabinet accounts, {broker.COLLECTOR_USER}, "
-        f"{broker.OPERATOR_USER} in {files.directory}"
+        f"{len(cabinets)} cabinet accounts, {accounts}, {broker.OPERATOR_USER} in {files.directory}"
     )
     click.echo(f"start: mosquitto -c {files.conf}")
     click.echo(f"passwords (never printed) are in {files.credentials_path}, mode 600")
+    if files.tls.ca_key.exists():
+        click.echo(f"move {files.tls.ca_key} off this host once done (docs/security.md)")
 
 
 @broker_group.command("rotate")
@@ -548,11 +588,34 @@ _COLLECTOR_URL = click.option(
     "--url", default="http://127.0.0.1:9108", show_default=True, envvar="AEDFLEET_COLLECTOR_URL",
     help="The collector's HTTP address (its [http] listen).",
 )  # fmt: skip
+_TOKEN = click.option(
+    "--token", default="", envvar="AEDFLEET_HTTP_TOKEN",
+    help="The collector's API token (or AEDFLEET_HTTP_TOKEN); recorded by its name.",
+)  # fmt: skip
+_CONFIG = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Take the token from the collector's TOML ([http] token) instead.",
+)  # fmt: skip
 
 
-def _call(method: str, url: str, **kwargs: Any) -> Any:
+def _token(token: str, config_path: Path | None) -> str:
+    if token:
+        return token
+    if config_path is not None:
+        try:
+            http = load_config(config_path, environ={}).http  # the environment came first
+        except ConfigError as error:
+            raise click.ClickException(str(error)) from error
+        if http.token or http.tokens:
+            return http.token or next(iter(http.tokens.values()))
+    raise click.ClickException("give the collector's API token: --token, AEDFLEET_HTTP_TOKEN "
+                               "or --config")  # fmt: skip
+
+
+def _call(method: str, url: str, token: str = "", **kwargs: Any) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        response = httpx.request(method, url, timeout=10, **kwargs)
+        response = httpx.request(method, url, timeout=10, headers=headers, **kwargs)
     except httpx.HTTPError as error:
         raise click.ClickException(f"collector not reachable at {url}: {error}") from error
     if response.status_code >= 300:
@@ -581,28 +644,64 @@ def alerts_list(url: str) -> None:
 @alerts.command("ack")
 @click.argument("cabinet")
 @click.argument("rule")
-@click.option("--by", required=True, help="Who takes care of it (kept in the audit trail).")
 @_COLLECTOR_URL
-def alerts_ack(cabinet: str, rule: str, by: str, url: str) -> None:
-    """Acknowledge an alert: its repeats stop.
+@_TOKEN
+@_CONFIG
+def alerts_ack(cabinet: str, rule: str, url: str, token: str, config_path: Path | None) -> None:
+    """Acknowledge an alert: its repeats stop. The audit trail records the token's name.
 
-    Example: aedfleet alerts ack bz-bc-001 opened --by "duty officer Li"
+    Example: AEDFLEET_HTTP_TOKEN=... aedfleet alerts ack bz-bc-001 opened
     """
-    _call("POST", f"{url}/alerts/ack", json={"cabinet": cabinet, "rule": rule, "by": by})
-    click.echo(f"acknowledged {rule} on {cabinet}")
+    answer = _call("POST", f"{url}/alerts/ack", _token(token, config_path),
+                   json={"cabinet": cabinet, "rule": rule})  # fmt: skip
+    click.echo(f"acknowledged {rule} on {cabinet} as {answer['by']}")
 
 
 @alerts.command("silence")
 @click.argument("cabinet")
 @click.option("--rule", default="", help="Only this rule (default: every rule).")
-@click.option("--minutes", type=int, required=True)
+@click.option("--minutes", type=click.IntRange(1, 7 * 24 * 60), default=24 * 60,
+              show_default=True, help="At most 7 days.")  # fmt: skip
 @click.option("--reason", required=True)
 @_COLLECTOR_URL
-def alerts_silence(cabinet: str, rule: str, minutes: int, reason: str, url: str) -> None:
+@_TOKEN
+@_CONFIG
+def alerts_silence(cabinet: str, rule: str, minutes: int, reason: str, url: str, token: str,
+                   config_path: Path | None) -> None:  # fmt: skip
     """Hold back notifications for a cabinet for a while (maintenance); alerts are still kept.
 
     Example: aedfleet alerts silence bz-bc-001 --minutes 120 --reason "pad replacement"
     """
     wanted = {"cabinet": cabinet, "rule": rule, "minutes": minutes, "reason": reason}
-    _call("POST", f"{url}/silences", json=wanted)
-    click.echo(f"silenced {cabinet} {rule or 'all rules'} for {minutes} min")
+    made = _call("POST", f"{url}/silences", _token(token, config_path), json=wanted)
+    click.echo(f"silence {made['id']}: {cabinet} {rule or 'all rules'} for {minutes} min")
+
+
+@alerts.command("silences")
+@_COLLECTOR_URL
+def alerts_silences(url: str) -> None:
+    """The silences in force, with the id `unsilence` takes.
+
+    Example: aedfleet alerts silences
+    """
+    active = _call("GET", f"{url}/silences")
+    if not active:
+        click.echo("no silences")
+    for s in active:
+        until = time.strftime("%Y-%m-%d %H:%M", time.localtime(s["until_ms"] / 1000))
+        click.echo(f"{s['id']}  {s['cabinet_id']:12s} {s['rule'] or 'all':12s} until {until}"
+                   f"  by {s['by']}: {s['reason']!a}")  # fmt: skip
+
+
+@alerts.command("unsilence")
+@click.argument("silence_id")
+@_COLLECTOR_URL
+@_TOKEN
+@_CONFIG
+def alerts_unsilence(silence_id: str, url: str, token: str, config_path: Path | None) -> None:
+    """Lift a silence before it ends.
+
+    Example: aedfleet alerts unsilence 3f2a9c01d4e5
+    """
+    _call("DELETE", f"{url}/silences/{silence_id}", _token(token, config_path))
+    click.echo(f"lifted silence {silence_id}")

@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Final
 
+from aedfleet.broker import write_private
 from collector.inventory import Inventory
 
 FIRMWARE_DIR: Final = Path(__file__).resolve().parent.parent / "firmware"
@@ -143,9 +144,10 @@ def broker_url(text: str) -> str:
 
 
 def write_board_config(config: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(config, indent=1) + "\n")
-    path.chmod(0o600)  # it holds the cabinet's broker and Wi-Fi passwords
+    """Owner-only from its first byte (a new folder for it too): it holds the cabinet's broker
+    and Wi-Fi passwords."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # an existing one is kept as is
+    write_private(path, (json.dumps(config, indent=1) + "\n").encode())
 
 
 MPY_VERSION_MASK: Final = 0xFF  # sys.implementation._mpy: version in the low byte, arch above

@@ -29,6 +29,7 @@ from aedfleet import broker
 LOOPBACK: Final = "127.0.0.1"
 # cabinets with broker accounts in every harness broker; others publish through the operator
 DEFAULT_CABINETS: Final = ("bz-bc-001", "bz-bc-002", "bz-zh-004")
+POOL: Final = 64  # test collectors' accounts made with each broker (fleet writers: twice that)
 _PR_SET_PDEATHSIG: Final = 1
 
 
@@ -159,16 +160,17 @@ class Mosquitto:
         self.tls_port = free_port()
         workdir.mkdir(parents=True, exist_ok=True)
         self.log_path = workdir / "mosquitto.log"
-        self.files = broker.generate(
-            workdir / "broker",
-            cabinet_ids,
-            tls_port=self.tls_port,
-            tls_bind=LOOPBACK,
-            plain_port=self.port,
-            persistence_dir=workdir,
-            log_file=self.log_path,
-            run_as=getpass.getuser(),
-        )
+        self._workdir = workdir
+        self._cabinet_ids = list(cabinet_ids)
+        # accounts made up front: a SIGHUP while a restored persistent session is offline (a
+        # broker just restarted) can drop what is queued for it, so adding one later is rare
+        self._collectors = [
+            broker.COLLECTOR_USER,
+            *(f"{broker.COLLECTOR_USER}-t{n:02d}" for n in range(POOL)),
+        ]
+        self._fleet_writers = [f"harness-{n:03d}" for n in range(2 * POOL)]
+        self._given: dict[str, str] = {}  # a test's name for an account -> the account
+        self.files = self._generate()
         self.config_path = self.files.conf
         operator = broker.OPERATOR_USER
         self.process = ManagedProcess(
@@ -180,12 +182,59 @@ class Mosquitto:
             ),
         )
 
+    def _generate(self) -> broker.BrokerFiles:
+        return broker.generate(
+            self._workdir / "broker",
+            self._cabinet_ids,
+            tls_port=self.tls_port,
+            tls_bind=LOOPBACK,
+            plain_port=self.port,
+            persistence_dir=self._workdir,
+            log_file=self.log_path,
+            run_as=getpass.getuser(),
+            collectors=self._collectors,
+            fleet_writers=self._fleet_writers,
+        )
+
     @property
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
 
     def password(self, username: str) -> str:
         return self.files.password(username)
+
+    def fleet_writer(self, name: str) -> str:
+        """The account of this harness named `name` by a test, which may read and write the
+        whole fleet (as a simulator does). The broker takes the account as the client id, so
+        every concurrent test client needs its own; each name keeps its account."""
+        return self._account(f"writer:{name}", f"harness-{name}", collector=False)
+
+    def collector_account(self, name: str) -> str:
+        """A collector's pair of accounts (the one returned, and `-events`) for the test
+        collector `name`: its persistent session is no other test's."""
+        return self._account(f"collector:{name}", f"{broker.COLLECTOR_USER}-{name}", collector=True)
+
+    def _account(self, key: str, fresh: str, *, collector: bool) -> str:
+        """The account given to `key` before, or a free one of the pool, or else `fresh`,
+        added to the running broker."""
+        if key not in self._given:
+            pool = self._collectors[1:] if collector else self._fleet_writers
+            free = [a for a in pool if a not in self._given.values()]
+            self._given[key] = free[0] if free else self._add(fresh, collector=collector)
+        return self._given[key]
+
+    def _add(self, account: str, *, collector: bool) -> str:
+        (self._collectors if collector else self._fleet_writers).append(account)
+        self._generate()
+        if self.process.running:
+            self.process.signal(signal.SIGHUP)
+            password = self.password(account)
+            deadline = time.monotonic() + 10
+            while not mqtt_answers(self.host, self.port, username=account, password=password):
+                if time.monotonic() > deadline:
+                    raise ServiceError(f"mosquitto did not take the new account {account}")
+                time.sleep(0.05)
+        return account
 
     def reload(self) -> None:
         """Reread the password file and ACL (SIGHUP), as after a rotation."""

@@ -8,6 +8,7 @@ import datetime
 import itertools
 import json
 import os
+import secrets
 import subprocess
 import sys
 import threading
@@ -20,7 +21,6 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from aedfleet.broker import COLLECTOR_USER, OPERATOR_USER
 from aedfleet.firmware_tools import FIRMWARE_DIR, micropython_command, micropython_path
 from aedfleet.influxql import InfluxQLError, query
 from aedfleet.services import LocalServices, ManagedProcess, free_port
@@ -31,11 +31,13 @@ from collector.topics import topic_for
 def operator_client(
     services: LocalServices, client_id: str, *, connect: bool = True, clean_session: bool = True
 ) -> mqtt.Client:
-    """A paho client with the operator account, which may read and write the whole fleet."""
+    """A paho client that may read and write the whole fleet, as a simulator: an account of the
+    harness's own per client id (the broker takes the account as the client id)."""
+    account = services.mosquitto.fleet_writer(client_id)
     client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean_session
+        CallbackAPIVersion.VERSION2, client_id=account, clean_session=clean_session
     )
-    client.username_pw_set(OPERATOR_USER, services.mosquitto.password(OPERATOR_USER))
+    client.username_pw_set(account, services.mosquitto.password(account))
     if connect:
         client.connect(services.mosquitto.host, services.mosquitto.port)
     return client
@@ -80,12 +82,11 @@ class CollectorProcess:
         self.database = database
         self.http_port = free_port()
         self.influx_url = services.influxdb.url
+        # its own broker accounts, so its persistent session is no other test's
+        self.account = services.mosquitto.collector_account(database.replace("_", "-"))
+        self.http_token = secrets.token_urlsafe(24)
         sections: dict[str, dict[str, Any]] = {
-            "mqtt": {
-                "url": services.mosquitto.url,
-                "client_id": f"collector-{database}",
-                "username": COLLECTOR_USER,
-            },
+            "mqtt": {"url": services.mosquitto.url, "username": self.account},
             "influx": {"url": services.influxdb.url, "database": database},
             "spool": {"dir": str(workdir / "spool")},
             "fleet": {"inventory": str(inventory_file(workdir / "inventory.csv", ids))},
@@ -107,7 +108,10 @@ class CollectorProcess:
             workdir / "collector.log",
             self._connected,
             # the secret travels in the environment, as in production
-            env={"AEDFLEET_MQTT_PASSWORD": services.mosquitto.password(COLLECTOR_USER)},
+            env={
+                "AEDFLEET_MQTT_PASSWORD": services.mosquitto.password(self.account),
+                "AEDFLEET_HTTP_TOKEN": self.http_token,
+            },
         )
         self.log_path = workdir / "collector.log"
 

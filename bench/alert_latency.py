@@ -13,6 +13,7 @@ Run from the repository root: .venv/bin/python -m bench.alert_latency [--opening
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -34,15 +35,18 @@ CABINET = "bz-bc-001"
 
 def flood(services: LocalServices, stop: Path) -> subprocess.Popen[bytes]:
     """A second process publishing 10,000 cabinets' telemetry until `stop` exists."""
+    # a harness account that may publish for any cabinet; its password in the environment,
+    # not on the command line
+    account = services.mosquitto.fleet_writer("flood")
     script = f"""
-import itertools
+import itertools, os
 from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from aedfleet.testing import cabinet_ids, telemetry_stream
 from collector.clock import wall_ms
-client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="flood")
-client.username_pw_set("aedfleet-operator", {services.mosquitto.password("aedfleet-operator")!r})
+client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id={account!r})
+client.username_pw_set({account!r}, os.environ["FLOOD_PASSWORD"])
 client.max_inflight_messages_set(1000)
 client.connect("{services.mosquitto.host}", {services.mosquitto.port})
 client.loop_start()
@@ -59,17 +63,21 @@ print(sent, flush=True)
 client.disconnect()
 client.loop_stop()
 """
-    return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+    env = {**os.environ, "FLOOD_PASSWORD": services.mosquitto.password(account)}
+    return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, env=env)
 
 
 class DoorCabinet:
     """One cabinet opening its door again and again; each opening is a new critical alert."""
 
-    def __init__(self, services: LocalServices, twilio: FakeTwilio, api: str) -> None:
+    def __init__(
+        self, services: LocalServices, twilio: FakeTwilio, collector: CollectorProcess
+    ) -> None:
         self.client = operator_client(services, "door")
         self.client.loop_start()
         self.twilio = twilio
-        self.api = api
+        self.api = f"http://127.0.0.1:{collector.http_port}"
+        self.auth = {"Authorization": f"Bearer {collector.http_token}"}
         self.seq = 0
 
     def openings(self, count: int) -> list[float]:
@@ -81,8 +89,8 @@ class DoorCabinet:
             self.publish('"ev":"door_open"')
             wait_for(lambda b=before: len(self.twilio.requests) > b, 30, "the SMS request")
             latencies_ms.append((self.twilio.requests[before]["at"] - opened) * 1000)
-            ack = {"cabinet": CABINET, "rule": "opened", "by": "bench"}
-            httpx.post(f"{self.api}/alerts/ack", json=ack).raise_for_status()
+            ack = {"cabinet": CABINET, "rule": "opened"}
+            httpx.post(f"{self.api}/alerts/ack", json=ack, headers=self.auth).raise_for_status()
             self.publish('"ev":"door_close","open_s":1')
             time.sleep(0.5)  # the pace of the openings, one every half second or so
             wait_for(self.resolved, 30, "the opening resolved")
@@ -123,7 +131,7 @@ def main() -> None:
         )  # fmt: skip
         collector.process.start()
         stored = partial(count, services.influxdb.url, "latency", "telemetry")
-        door = DoorCabinet(services, twilio, f"http://127.0.0.1:{collector.http_port}")
+        door = DoorCabinet(services, twilio, collector)
         quiet_ms = door.openings(args.openings)  # the baseline: no flood
         stop = Path(tmp) / "stop-flood"
         flooding = flood(services, stop)

@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import paho.mqtt.client as mqtt
 
-from aedfleet.broker import OPERATOR_USER
+from aedfleet.broker import write_private
 from aedfleet.services import LocalServices, running_services
 from aedfleet.testing import (
     CollectorProcess,
@@ -102,14 +102,20 @@ def paho_counter(
 
 
 def mosquitto_sub(services: LocalServices, expected: int) -> float:
+    # the session register_session made; the password goes in mosquitto_sub's own options
+    # file (mode 600), never on a command line that `ps` shows
+    account = services.mosquitto.fleet_writer("bench-c")
     argv = [
         "mosquitto_sub", "-h", services.mosquitto.host, "-p", str(services.mosquitto.port),
-        "-q", "1", "-c", "-i", "bench-c", "-t", TOPIC, "-C", str(expected),
-        "-u", OPERATOR_USER, "-P", services.mosquitto.password(OPERATOR_USER),
+        "-q", "1", "-c", "-i", account, "-t", TOPIC, "-C", str(expected),
     ]  # fmt: skip
-    started = time.perf_counter()
-    subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, timeout=600)
-    return time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as config_home:
+        options = f"-u {account}\n-P {services.mosquitto.password(account)}\n"
+        write_private(Path(config_home) / "mosquitto_sub", options.encode())
+        started = time.perf_counter()
+        subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, timeout=600,
+                       env={**os.environ, "XDG_CONFIG_HOME": config_home})  # fmt: skip
+        return time.perf_counter() - started
 
 
 def run_collector(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final
@@ -15,7 +16,7 @@ import msgspec
 from collector import lineprotocol as lp
 from collector import protocol as p
 from collector.alerts.engine import AlertEngine, Silence, Transition
-from collector.alerts.rules import Settings
+from collector.alerts.rules import RULES, Settings
 from collector.alerts.store import AlertStore
 from collector.clock import wall_ms
 from collector.config import CollectorConfig, ConfigError
@@ -24,18 +25,26 @@ from collector.inventory import Inventory
 from collector.notify.aliyun import AliyunNotifier
 from collector.notify.base import Notification, Notifier
 from collector.notify.dispatcher import Dispatcher
+from collector.notify.http import check_url
 from collector.notify.outbox import FileOutboxNotifier
 from collector.notify.router import Router, RoutingConfig
 from collector.notify.text import compose
 from collector.notify.twilio import TwilioNotifier
-from collector.notify.webhook import WebhookNotifier
+from collector.notify.webhook import WebhookNotifier, signing_key
 from collector.snapshot import Snapshots
 
 log = logging.getLogger("aedfleet.alerts")
+MAX_SILENCE_MINUTES: Final = 7 * 24 * 60
+MAX_SILENCES: Final = 500  # active at once: every change rewrites them all
+MAX_REASON_CHARS: Final = 200
 OPEN_KINDS: Final = ("firing", "repeat", "escalated", "acknowledged")
 SWEEP_EVERY_MS = 5_000
 SAVE_EVERY_MS = 30_000
 SLICE = 250  # cabinets judged between two looks at the network
+
+
+class OperatorError(ValueError):
+    """An operator's request the collector refuses; the message says why."""
 
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:
@@ -56,6 +65,22 @@ def settings_from(config: CollectorConfig) -> tuple[Settings, dict[str, Settings
         except msgspec.ValidationError as error:
             raise ConfigError(f"[alerts.cabinets.{cabinet_id}]: {error}") from error
     return msgspec.convert(fleet, Settings), overrides
+
+
+def check_notify(config: CollectorConfig) -> None:
+    """Refuse at start-up what would leak or forge a notification: a provider or webhook URL
+    in clear over a network, an unsigned webhook."""
+    notify = config.notify
+    try:
+        if notify.sms_provider == "twilio":
+            check_url(config.twilio.base_url, "twilio.base_url")
+        if notify.sms_provider == "aliyun":
+            check_url(config.aliyun.endpoint, "aliyun.endpoint")
+        if notify.webhook_url:
+            check_url(notify.webhook_url, "notify.webhook_url")
+            signing_key(notify.webhook_secret)
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
 
 
 def notifiers_for(config: CollectorConfig, session: aiohttp.ClientSession) -> dict[str, Notifier]:
@@ -81,8 +106,9 @@ def notifiers_for(config: CollectorConfig, session: aiohttp.ClientSession) -> di
                          f"not {notify.sms_provider!r}")  # fmt: skip
     if notify.webhook_url:
         chosen["webhook"] = WebhookNotifier(
-            session, url=notify.webhook_url, timeout_s=notify.timeout_s
-        )
+            session, url=notify.webhook_url, secret=notify.webhook_secret,
+            timeout_s=notify.timeout_s,
+        )  # fmt: skip
     return chosen
 
 
@@ -100,6 +126,7 @@ class Alerting:
         self.inventory = inventory
         self._encoder = encoder
         self._write_line = write_line
+        check_notify(config)
         fleet_settings, cabinet_settings = settings_from(config)
         grace_s = config.alerts.broker_grace_s
         grace_ms = None if grace_s is None else grace_s * 1000
@@ -262,6 +289,7 @@ class Alerting:
         ]
 
     def acknowledge(self, cabinet_id: str, rule: str, by: str) -> bool:
+        """`by`: the name of the operator's token."""
         now = self._clock()
         transition = self.engine.acknowledge(cabinet_id, rule, now, by)
         if transition is None:
@@ -269,12 +297,71 @@ class Alerting:
         self.handle([transition], now)
         self.store.save(self.engine, {cabinet_id})
         self.engine.dirty.add(cabinet_id)  # its cabinet_state snapshot says acknowledged
+        self._record("ack", cabinet_id, rule, by, transition.severity, now)
         return True
 
-    def silence(self, cabinet_id: str, rule: str, minutes: int, reason: str) -> None:
-        self.engine.silence(Silence(cabinet_id, rule, self._clock() + minutes * 60_000, reason))
+    def silence(self, cabinet_id: str, rule: str, minutes: int, reason: str, by: str) -> Silence:
+        """Hold back notifications of one cabinet (one rule, or all); refused with the reason
+        when the cabinet or rule is unknown, or the silence too long or one too many."""
+        now = self._clock()
+        if cabinet_id not in self.inventory:
+            raise OperatorError(f"cabinet {cabinet_id!r} is not in the inventory")
+        if rule and rule not in RULES:
+            raise OperatorError(f"no rule {rule!r}; one of {', '.join(sorted(RULES))}")
+        if not 1 <= minutes <= MAX_SILENCE_MINUTES:
+            raise OperatorError(f"minutes must be 1 to {MAX_SILENCE_MINUTES} (7 days)")
+        if not reason or len(reason) > MAX_REASON_CHARS or not reason.isprintable():
+            raise OperatorError(f"the reason must be 1 to {MAX_REASON_CHARS} printable characters")
+        if len([s for s in self.engine.silences if s.until_ms > now]) >= MAX_SILENCES:
+            raise OperatorError(f"{MAX_SILENCES} silences are active already; lift some first")
+        made = Silence(cabinet_id, rule, now + minutes * 60_000, reason, secrets.token_hex(6),
+                       by, now)  # fmt: skip
+        self.engine.silence(made)
         self.store.save(self.engine, set())
         self.engine.dirty.add(cabinet_id)  # its snapshot says silenced
+        self._record("silence", cabinet_id, rule, by, "", now, reason=reason,
+                     until_ms=made.until_ms, silence_id=made.id)  # fmt: skip
+        return made
+
+    def silences(self) -> list[Silence]:
+        now = self._clock()
+        return [s for s in self.engine.silences if s.until_ms > now]
+
+    def unsilence(self, silence_id: str, by: str) -> bool:
+        found = [s for s in self.engine.silences if s.id == silence_id]
+        if not silence_id or not found:
+            return False
+        self.engine.silences = [s for s in self.engine.silences if s.id != silence_id]
+        self.store.save(self.engine, set())
+        lifted = found[0]
+        self.engine.dirty.add(lifted.cabinet_id)  # its snapshot no longer says silenced
+        self._record("unsilence", lifted.cabinet_id, lifted.rule, by, "", self._clock(),
+                     reason=lifted.reason, silence_id=silence_id)  # fmt: skip
+        return True
+
+    def _record(
+        self,
+        action: str,
+        cabinet_id: str,
+        rule: str,
+        by: str,
+        severity: str,
+        now_ms: int,
+        *,
+        reason: str = "",
+        until_ms: int = 0,
+        silence_id: str = "",
+    ) -> None:
+        """An operator's acknowledgement or silence, in InfluxDB for the incidents dashboard
+        and in the log: who (the token's name) did what to which alerts."""
+        rule_tag = lp.tag(rule or "all")
+        self._write_line(
+            f"operator_action{self._encoder.tags(cabinet_id)},action={action},rule={rule_tag}"
+            f" by={lp.string(by)},severity={lp.string(severity)},reason={lp.string(reason)},"
+            f"until_ms={until_ms}i,silence={lp.string(silence_id)} {now_ms}"
+        )
+        log.warning("%s by %s: %s %s %s", action, ascii(by), cabinet_id, rule or "all rules",
+                    ascii(reason) if reason else "")  # fmt: skip
 
     def readiness(self) -> dict[str, dict[str, str]]:
         ids = set(self.inventory) | set(self.engine.cabinets)

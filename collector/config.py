@@ -11,7 +11,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final, NamedTuple
 
 import msgspec
 
@@ -28,9 +28,20 @@ class _Section(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     pass
 
 
+EVENTS_SUFFIX: Final = "-events"
+
+
+class Identity(NamedTuple):
+    client_id: str
+    username: str
+
+
 class MqttConfig(_Section, frozen=True):
     url: str = "mqtt://127.0.0.1:1883"  # mqtts:// for TLS
-    client_id: str = "aedfleet-collector"
+    client_id: str = "aedfleet-collector"  # only for a broker without accounts
+    # the broker takes the account as the client id (use_username_as_clientid), so each of
+    # the two connections has its own: <username> for telemetry, <username>-events for events
+    # and status, both with this password (aedfleet broker config makes them so)
     username: str = ""
     password: str = ""
     ca_file: str = ""  # the CA that signed the broker's certificate (mqtts://)
@@ -38,6 +49,13 @@ class MqttConfig(_Section, frozen=True):
     keepalive_s: _Positive = 30
     # "$share/<group>/" to run several collectors that split the fleet's messages
     shared_group: str = ""
+
+    def identities(self) -> tuple[Identity, Identity]:
+        """The telemetry connection's and the events connection's client id and account."""
+        if not self.username:
+            return Identity(self.client_id, ""), Identity(self.client_id + EVENTS_SUFFIX, "")
+        events = self.username + EVENTS_SUFFIX
+        return Identity(self.username, self.username), Identity(events, events)
 
 
 class InfluxConfig(_Section, frozen=True):
@@ -64,7 +82,13 @@ class FleetConfig(_Section, frozen=True):
 
 
 class HttpConfig(_Section, frozen=True):
-    listen: str = "127.0.0.1:9108"  # /healthz and /metrics; empty to disable
+    # /healthz and /metrics (open), and the alerts API that acknowledges and silences (a token
+    # for every change); keep it on loopback, or behind a TLS proxy. Empty to disable.
+    listen: str = "127.0.0.1:9108"
+    token: str = ""  # prefer AEDFLEET_HTTP_TOKEN; recorded as `token_name`
+    token_name: str = "operator"
+    tokens: dict[str, str] = msgspec.field(default_factory=dict)  # name = token, one per person
+    allowed_hosts: list[str] = msgspec.field(default_factory=list)  # Host names beyond loopback
 
 
 class TwilioConfig(_Section, frozen=True):
@@ -86,6 +110,7 @@ class NotifyConfig(_Section, frozen=True):
     sms_provider: str = "none"  # none, twilio, aliyun, or outbox (the demo's local file)
     outbox_path: str = ".run/collector/sms-outbox.txt"
     webhook_url: str = ""  # every alert transition as JSON, with an Idempotency-Key header
+    webhook_secret: str = ""  # signs each webhook (HMAC-SHA256); prefer the environment
     language: str = "zh+en"  # zh, en or zh+en
     duty_officers: list[str] = msgspec.field(default_factory=list)
     quiet_hours: str = "22:00-07:00"  # local; only critical alerts are sent during them

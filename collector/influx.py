@@ -20,6 +20,11 @@ from collector.basicauth import basic_auth
 _CLIENT_ERRORS: Final = (400, 422)
 
 
+def identifier(name: str) -> str:
+    """An InfluxQL double-quoted identifier: a name can never end the statement early."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 class InfluxUnavailableError(Exception):
     """InfluxDB cannot take writes now; keep the batch and try later."""
 
@@ -50,7 +55,7 @@ class InfluxWriter:
             return []
         status, text = await self._post(lines)
         if status == 404 and "database not found" in text and self._create_database:
-            await self.query(f'CREATE DATABASE "{self._database}"', method="POST")
+            await self.query(f"CREATE DATABASE {identifier(self._database)}", method="POST")
             status, text = await self._post(lines)
         if status < 300:
             return []

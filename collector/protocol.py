@@ -17,7 +17,10 @@ MAX_SEQ: Final = 2**32 - 1
 # Device timestamps are integer milliseconds since 1970-01-01 UTC.
 MAX_TS_MS: Final = 2**53
 EARLIEST_SYNCED_TS_MS: Final = 1_577_836_800_000  # 2020-01-01: an older synced clock is wrong
-CABINET_ID_PATTERN: Final = r"^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$"
+# the service accounts' names (aedfleet-collector, aedfleet-operator) share the broker's user
+# names with cabinets: no cabinet id may start like them
+RESERVED_ID_PREFIX: Final = "aedfleet-"
+CABINET_ID_PATTERN: Final = rf"^(?!{RESERVED_ID_PREFIX})[a-z0-9][a-z0-9-]{{1,30}}[a-z0-9]$"
 
 CabinetId = Annotated[str, msgspec.Meta(pattern=CABINET_ID_PATTERN)]
 Seq = Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)]

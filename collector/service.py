@@ -28,9 +28,9 @@ from collector import lineprotocol as lp
 from collector.alerting import Alerting
 from collector.batch import Batch, Batcher
 from collector.clock import wall_ms
-from collector.config import CollectorConfig
+from collector.config import CollectorConfig, Identity
 from collector.enrich import PointEncoder, dead_letter_line
-from collector.http_api import add_alert_routes
+from collector.http_api import access_from, add_alert_routes
 from collector.influx import InfluxUnavailableError, InfluxWriter
 from collector.inventory import Inventory
 from collector.metrics import registry_for, render
@@ -97,24 +97,26 @@ class Collector:
         self._unacked: deque[_Unacked] = deque()
         mqtt = config.mqtt
 
-        def source(name: str, client_id: str, kinds: tuple[str, ...]) -> MqttSource:
+        def source(name: str, who: Identity, kinds: tuple[str, ...]) -> MqttSource:
             return MqttSource(
                 name=name,
                 url=mqtt.url,
-                client_id=client_id,
+                client_id=who.client_id,
                 subscriptions=[mqtt.shared_group + subscription(k, mqtt.prefix) for k in kinds],
                 handler=self._on_message,
                 room=self._wait_for_room,
-                username=mqtt.username,
+                username=who.username,
                 password=mqtt.password,
                 ca_file=mqtt.ca_file,
                 keepalive_s=mqtt.keepalive_s,
             )
 
         # events have their own connection: a door opening never queues behind telemetry
-        self.source = source(TELEMETRY_SOURCE, mqtt.client_id, ("telemetry",))
-        self.event_source = source(EVENT_SOURCE, f"{mqtt.client_id}-events", ("event", "status"))
+        telemetry, events = mqtt.identities()
+        self.source = source(TELEMETRY_SOURCE, telemetry, ("telemetry",))
+        self.event_source = source(EVENT_SOURCE, events, ("event", "status"))
         self.alerting = Alerting(config, inventory, encoder, self._write_internal, clock)
+        self._access = access_from(config.http)  # a weak token fails here, at start-up
         self.registry = registry_for(self._metric_values)
         self._write_latency = Histogram(
             "aedfleet_collector_write_latency_seconds",
@@ -157,7 +159,7 @@ class Collector:
             "rejected message on %s: %s: %s%s",
             lp.printable(rejection.topic.encode(), 120),
             rejection.code,
-            rejection.detail,
+            lp.printable(rejection.detail.encode(), 300),  # it may quote what a cabinet sent
             f" ({held_back} more like it not logged)" if held_back else "",
         )
 
@@ -486,7 +488,7 @@ class Collector:
         app = web.Application()
         app.router.add_get("/healthz", healthz)
         app.router.add_get("/metrics", metrics)
-        add_alert_routes(app, self.alerting)
+        add_alert_routes(app, self.alerting, self._access)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, host, int(port)).start()

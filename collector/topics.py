@@ -7,7 +7,7 @@ from typing import Final, Literal
 
 import msgspec
 
-from collector.protocol import CABINET_ID_PATTERN, KINDS, PROTOCOL_VERSION
+from collector.protocol import CABINET_ID_PATTERN, KINDS, PROTOCOL_VERSION, RESERVED_ID_PREFIX
 
 DEFAULT_PREFIX: Final = "aed"
 VERSION_SEGMENT: Final = f"v{PROTOCOL_VERSION}"
@@ -53,7 +53,7 @@ def parse_topic(topic: str, prefix: str = DEFAULT_PREFIX) -> TopicParts | TopicE
         return TopicError(
             "bad_cabinet_id",
             "cabinet id in topic must be 3-32 of a-z 0-9 and '-', starting and ending "
-            "with a letter or digit",
+            f"with a letter or digit, and not starting {RESERVED_ID_PREFIX!r}",
         )
     if kind not in KINDS:
         return TopicError("bad_topic", f"unknown message kind {kind!r}; one of {KINDS}")

@@ -256,6 +256,13 @@ OPEN_ALERT_COLUMNS: Final = ("name", "level", "alert_text", "alert_since_ms", "a
                              "unacked", "silenced")  # fmt: skip
 
 
+# every acknowledgement and silence, by the name of the operator's token (collector/alerting.py)
+OPERATOR_ACTIONS: Final = (
+    'SELECT "by", "severity", "reason", "until_ms", "silence" FROM "operator_action" '
+    'WHERE $timeFilter GROUP BY "cabinet", "rule", "action"'
+)
+
+
 def open_alerts(s: Site) -> table.Panel:
     return (
         current(table.Panel, "Open alerts", s)
@@ -305,6 +312,12 @@ def incidents(s: Site) -> board.Dashboard:
                            'GROUP BY time($__interval), "outcome" fill(none)',
                            alias="$tag_outcome"))
     )  # fmt: skip
+    operator_actions = (
+        table.Panel().datasource(DATASOURCE)
+        .title("Silences and acknowledgements (who held back which alerts)")
+        .with_target(Query(OPERATOR_ACTIONS, table=True))
+        .override_by_name("until_ms", renamed("silenced until", SINCE))
+    )  # fmt: skip
     undelivered = (
         table.Panel().datasource(DATASOURCE).title("Notifications not delivered")
         .with_target(Query(
@@ -316,7 +329,7 @@ def incidents(s: Site) -> board.Dashboard:
         [Sized(timeline, 24, 8)],
         [Sized(open_alerts(s), 12, 10), Sized(openings_table, 12, 10)],
         [Sized(sent, 12, 8), Sized(undelivered, 12, 8)],
-        # acknowledgements and silences of critical alerts (issue 14) go in a row here
+        [Sized(operator_actions, 24, 8)],
     ]
     return place(dashboard, rows)
 

@@ -33,14 +33,20 @@ COLOURS: Final = {"available": "green", "in_use": "bold red", "not_ready": "yell
 
 
 class Demo:
-    def __init__(self, services: LocalServices, workdir: Path, cabinets: list[Cabinet]) -> None:
+    def __init__(
+        self,
+        services: LocalServices,
+        workdir: Path,
+        cabinets: list[Cabinet],
+        http: dict[str, str] | None = None,
+    ) -> None:
         self.workdir = workdir
         self.cabinets = cabinets
         inventory = workdir / "inventory.csv"
         write_inventory(inventory, cabinets)
         config = collector_config(
             services, workdir, inventory, "demo-collector",
-            heartbeat_s=60, repeat_critical_s=60, opened_clear_s=5,
+            http=http, heartbeat_s=60, repeat_critical_s=60, opened_clear_s=5,
         )  # fmt: skip
         self.collector = Collector(config, {c.id: c for c in cabinets})
         library = load_library()
@@ -128,9 +134,16 @@ class Demo:
         return Group(table, alerts, sms_table, story)
 
 
-def run_demo(services: LocalServices, workdir: Path, cabinets: list[Cabinet],
-             *, emergency_after_s: float = 120) -> None:  # fmt: skip
-    """Run until Ctrl-C or SIGTERM; everything started here is stopped before returning."""
+def run_demo(
+    services: LocalServices,
+    workdir: Path,
+    cabinets: list[Cabinet],
+    *,
+    emergency_after_s: float = 120,
+    http: dict[str, str] | None = None,
+) -> None:
+    """Run until Ctrl-C or SIGTERM; everything started here is stopped before returning.
+    `http`: the collector's [http] section (listen address and API token)."""
     logging.basicConfig(
         filename=workdir / "collector.log", level=logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -141,7 +154,7 @@ def run_demo(services: LocalServices, workdir: Path, cabinets: list[Cabinet],
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        demo = Demo(services, workdir, cabinets)
+        demo = Demo(services, workdir, cabinets, http)
         await demo.run(stop, emergency_after_s=emergency_after_s)
 
     asyncio.run(main())

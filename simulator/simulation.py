@@ -44,7 +44,13 @@ class Outcome(NamedTuple):
 
 
 def collector_config(
-    services: LocalServices, workdir: Path, inventory: Path, client_id: str, **alerts: Any
+    services: LocalServices,
+    workdir: Path,
+    inventory: Path,
+    client_id: str,
+    *,
+    http: dict[str, str] | None = None,
+    **alerts: Any,
 ) -> CollectorConfig:
     """The collector as a programme would run it, against the project's own services, with
     SMS going to the local outbox file (nothing is sent)."""
@@ -56,7 +62,7 @@ def collector_config(
             "influx": {"url": services.influxdb.url, "database": "aedfleet"},
             "spool": {"dir": str(workdir / "spool")},
             "fleet": {"inventory": str(inventory)},
-            "http": {"listen": f"127.0.0.1:{free_port()}"},
+            "http": http or {"listen": f"127.0.0.1:{free_port()}"},
             "alerts": {"state_dir": str(workdir / "state"), **alerts},
             "notify": {"sms_provider": "outbox", "outbox_path": str(workdir / "sms-outbox.txt"),
                        "duty_officers": [DUTY_OFFICER], "quiet_hours": ""},

@@ -74,6 +74,9 @@ class Silence(msgspec.Struct, frozen=True):
     rule: str  # "" for every rule
     until_ms: int
     reason: str = ""
+    id: str = ""
+    by: str = ""  # the name of the token that set it
+    created_ms: int = 0
 
 
 class AlertEngine:

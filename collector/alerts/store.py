@@ -7,6 +7,8 @@ unknown) is never sent again.
 
 from __future__ import annotations
 
+import os
+import secrets
 import sqlite3
 from pathlib import Path
 from typing import Final
@@ -33,6 +35,11 @@ CREATE INDEX IF NOT EXISTS pending ON notifications (status, not_before_ms);
 """
 
 
+def _with_id(silence: Silence) -> Silence:
+    """A silence stored before silences had ids gets one, so it can be listed and lifted."""
+    return silence if silence.id else msgspec.structs.replace(silence, id=secrets.token_hex(6))
+
+
 class PendingSend(msgspec.Struct, frozen=True):
     notification: Notification
     channel: str
@@ -41,8 +48,13 @@ class PendingSend(msgspec.Struct, frozen=True):
 
 class AlertStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # it holds phone numbers: owner only, from the first byte (SQLite gives its -wal and
+        # -shm files the database file's mode)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        path.chmod(0o600)
         self._db = sqlite3.connect(path, isolation_level=None)
+        self._saved_silences: list[Silence] = []
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
@@ -58,10 +70,11 @@ class AlertStore:
             engine.cabinets[state.cabinet_id] = state
         for (body,) in self._db.execute("SELECT body FROM alerts"):
             engine.restore(msgspec.json.decode(body, type=Alert))
-        engine.silences = [
+        self._saved_silences = [
             msgspec.json.decode(body, type=Silence)
             for (body,) in self._db.execute("SELECT body FROM silences")
         ]
+        engine.silences = [_with_id(s) for s in self._saved_silences]  # saved with the next
 
     def save(self, engine: AlertEngine, cabinet_ids: set[str]) -> None:
         """Persist the named cabinets' states and all their alerts, and the silences."""
@@ -76,10 +89,12 @@ class AlertStore:
                 "INSERT OR REPLACE INTO alerts VALUES (?, ?, ?)",
                 [(c, r, encode(a)) for (c, r), a in engine.alerts.items() if c in cabinet_ids],
             )
-            self._db.execute("DELETE FROM silences")
-            self._db.executemany(
-                "INSERT INTO silences VALUES (?)", [(encode(s),) for s in engine.silences]
-            )
+            if engine.silences != self._saved_silences:  # rare: only when one is set or ends
+                self._db.execute("DELETE FROM silences")
+                self._db.executemany(
+                    "INSERT INTO silences VALUES (?)", [(encode(s),) for s in engine.silences]
+                )
+                self._saved_silences = list(engine.silences)
 
     # --- the notification outbox -----------------------------------------------------------
 

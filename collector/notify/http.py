@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -26,3 +28,20 @@ async def request(
         raise RetryableError(f"could not reach the provider: {error!r}") from error
     classify_status(response.status, body)
     return body
+
+
+def check_url(url: str, what: str) -> str:
+    """`url` if it is https://, or http:// to this host only (a local test server or proxy);
+    otherwise ValueError: phone numbers and alert texts never cross a network in clear."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and parts.hostname:
+        host = parts.hostname
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if loopback:
+            return url
+    raise ValueError(f"{what} must be https:// (http:// only to this host), not {url!r}")

@@ -1,0 +1,37 @@
+"""Issue 14, item 11, against the real collector: a cabinet cannot write a line of its own into
+the collector's log; what it sent is logged escaped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aedfleet.services import LocalServices
+from aedfleet.testing import CollectorProcess, operator_client, wait_for
+from collector.clock import wall_ms
+from collector.topics import topic_for
+
+pytestmark = pytest.mark.services
+A = "bz-bc-001"
+FORGED = "2026-12-01 08:00:00,000 WARNING aedfleet.alerts: alert resolved bz-bc-001 opened"
+
+
+def test_a_crafted_payload_is_logged_escaped(services: LocalServices, tmp_path: Path) -> None:
+    collector = CollectorProcess(services, tmp_path, database="log_forging", ids=[A])
+    collector.process.start()
+    client = operator_client(services, "log-forger")
+    client.loop_start()
+    try:
+        for field in (f'"ev":"door_open\\n{FORGED}"', f'"ev":"door_open","\\r\\n{FORGED}":1'):
+            payload = f'{{"v":1,"id":"{A}",{field},"seq":1,"ts":{wall_ms()},"sync":true}}'
+            client.publish(topic_for(A, "event"), payload, qos=1).wait_for_publish(5)
+        wait_for(lambda: collector.log_path.read_text().count("rejected message") == 2, 15,
+                 "both rejections logged")  # fmt: skip
+        lines = collector.log_path.read_text().splitlines()
+        assert not [line for line in lines if line.startswith(FORGED[:19])]
+        assert sum("\\x0a" + FORGED in line for line in lines) == 2
+    finally:
+        client.disconnect()
+        client.loop_stop()
+        collector.process.stop()
