@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from aedfleet.broker import make_tls
+from aedfleet.broker import ensure_tls, make_tls
 from aedfleet.firmware_tools import micropython_command, micropython_path
 from aedfleet.services import LocalServices, Mosquitto
 from aedfleet.testing import FirmwareProcess, Recorder, wait_for
@@ -70,8 +70,9 @@ def test_a_broker_signed_by_another_ca_is_refused(services: LocalServices, tmp_p
 
 def test_a_broker_whose_certificate_names_another_host_is_refused(tmp_path: Path) -> None:
     # the fleet CA, but the broker's certificate is for another name than the one dialled
-    make_tls(tmp_path / "mosquitto" / "broker", ["broker.fleet.invalid"])
     mosquitto = Mosquitto(tmp_path / "mosquitto", [CABINET])
+    # the broker's certificate issued again by the same CA, for another name
+    ensure_tls(mosquitto.files.tls.ca_cert.parent, ["broker.fleet.invalid"])
     mosquitto.process.start()
     try:
         ca = mosquitto.files.tls.ca_cert
