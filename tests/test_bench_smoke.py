@@ -16,6 +16,7 @@ SMOKE = {
     "alert_latency": (["--openings", "3"], "p99"),
     "fleet": (["--cabinets", "50", "--steady", "5"], "memory per cabinet (KiB)"),
     "ingest": (["--messages", "2000", "--naive-messages", "200"], "collector / bare paho"),
+    "mqtt_reader": (["--messages", "2000"], "after / before"),
 }
 
 
