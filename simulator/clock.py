@@ -42,6 +42,7 @@ class SimClock:
         self._moments: dict[int, int] = {}  # elapsed ms -> moments not yet released there
         self._heap: list[int] = []  # the same times, smallest first (stale ones popped lazily)
         self.worst_lag_s = 0.0  # the event loop's worst delay past a due timer, while paced
+        self.worst_lag_at_ms = 0  # simulated elapsed time when it happened
 
     def elapsed_ms(self) -> int:
         """Simulated milliseconds since the run began."""
@@ -102,7 +103,8 @@ class SimClock:
             while True:
                 await asyncio.sleep(every_s)
                 now = self._monotonic()
-                self.worst_lag_s = max(self.worst_lag_s, now - last - every_s)
+                if (lag := now - last - every_s) > self.worst_lag_s:
+                    self.worst_lag_s, self.worst_lag_at_ms = lag, self.elapsed_ms()
                 self._rebase()
                 last = now
         finally:

@@ -68,6 +68,7 @@ class FleetRunner:
         restart_broker: Callable[[Awaitable[None]], Coroutine[Any, Any, None]] | None = None,
         connects_per_s: float = CONNECTS_PER_S,
         poll_ms: int = POLL_MS,
+        until_ms: int | None = None,
         **firmware: Any,
     ) -> None:
         self.plan = plan
@@ -96,10 +97,14 @@ class FleetRunner:
             for planned in plan
         }
         self._tasks: list[asyncio.Task[None]] = []
-        # every later step is a moment from the start, so the clock cannot pass one unseen
+        # every later step (before `until_ms`, the run's end) is a moment from the start, so
+        # the clock cannot pass one unseen
         self._timelines: list[_Timeline] = []
         for planned in plan:
-            later = [a for a in planned.actions if not _at_boot(a)]
+            later = [
+                a for a in planned.actions
+                if not _at_boot(a) and (until_ms is None or a.at_ms < until_ms)
+            ]  # fmt: skip
             if later:
                 moments = [clock.moment(a.at_ms) for a in later]
                 ends = [clock.moment(a.at_ms + a.over_ms) for a in later if a.kind == "broker"]
