@@ -24,6 +24,7 @@ from dashboards import check, provisioning, push
 from simulator.demo import run_demo
 from simulator.demo_fleet import demo_inventory
 from simulator.scenario import ScenarioError, duration_ms, load_library
+from simulator.simulation import DEFAULT_SPEED
 from simulator.simulation import simulate as simulate_fleet
 
 
@@ -142,9 +143,10 @@ def demo(workdir: Path, emergency_after: float) -> None:
 @click.option(
     "--speed",
     type=click.FloatRange(min=1),
-    default=60.0,
+    default=DEFAULT_SPEED,
     show_default=True,
-    help="Simulated seconds per real second (dates and alert hold times).",
+    help="Simulated seconds per real second (dates and alert hold times), at most: the "
+    "simulated clock slows, and says so, when the fleet is too large to honour it.",
 )
 @click.option(
     "--duration",
