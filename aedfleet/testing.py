@@ -3,6 +3,7 @@ queries."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import itertools
 import json
@@ -149,6 +150,15 @@ def wait_for(predicate: Any, timeout_s: float, what: str) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+async def until(predicate: Any, timeout_s: float, what: str) -> None:
+    """wait_for inside an event loop: await a condition up to a generous deadline."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        await asyncio.sleep(0.01)
 
 
 def telemetry_payload(cabinet_id: str, seq: int, ts_ms: int) -> bytes:

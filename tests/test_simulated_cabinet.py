@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 from pathlib import Path
 
 import pytest
 
 from aedfleet.services import free_port
+from aedfleet.testing import until
 from simulator.cabinet import SimulatedCabinet
 from simulator.clock import SimClock
 from simulator.environment import Environment
@@ -28,17 +28,16 @@ async def test_opening_outside_maintenance_sounds_the_alarm_and_queues_the_event
     )  # fmt: skip
     cabinet.start()
     try:
-        await asyncio.sleep(0.1)
+        await until(lambda: "bz-bc-001 event: boot" in lines, 30, "the cabinet's boot")
         assert cabinet.board.buzzer is False
         cabinet.set("door", True)
-        await asyncio.sleep(0.2)
-        assert cabinet.board.buzzer is True
+        await until(lambda: cabinet.board.buzzer, 30, "the buzzer")
         assert "bz-bc-001 event: door_open" in lines
         cabinet.set("maint", True)  # the technician's key silences it
-        await asyncio.sleep(0.2)
-        assert cabinet.board.buzzer is False
+        await until(lambda: not cabinet.board.buzzer, 30, "the buzzer silenced")
+        assert "bz-bc-001 event: maint_enter" in lines
         # the broker is unreachable: everything waits in the outbox, events first to go
-        assert len(cabinet.app.outbox) >= 3
+        assert cabinet.app is not None and len(cabinet.app.outbox) >= 3
         assert cabinet.board.led is False
     finally:
         await cabinet.stop()

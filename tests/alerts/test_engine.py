@@ -269,3 +269,32 @@ def test_idempotency_keys_differ_per_transition() -> None:
     repeat = alerts.tick(T0 + 5 * MIN)[0]
     again = alerts.tick(T0 + 10 * MIN)[0]
     assert len({first.key, repeat.key, again.key}) == 3
+
+
+def test_a_link_flapping_while_offline_fires_and_clears() -> None:
+    """Each drop fires and clears `offline`; an offline cabinet raises nothing else, so the
+    link's 30-minute hold starts again after every drop and `link` fires 30 minutes after the
+    last one (the wifi_flapping scenario's timeline, in simulated time alone)."""
+    alerts = engine()
+    out: list[Transition] = []
+    seq = 10
+    back = T0
+    for flap in range(1, 25):  # 24 drops of 40 s, every 2 minutes
+        drop = T0 + flap * 2 * MIN
+        back = drop + 40_000
+        out += alerts.on_message(p.Offline(v=1, id=CAB, seq=seq, ts=drop, sync=True), drop)
+        out += alerts.tick(drop + 31_000)
+        out += alerts.on_message(online(back), back)
+        out += alerts.on_message(telemetry(back, reconn=flap), back)
+        out += alerts.tick(back + 1000)
+        seq += 1
+    assert kinds(out, "offline") == ["firing", "resolved"] * 24
+    assert kinds(out, "link") == []
+    for minute in range(1, 30):  # the cabinet keeps reporting, every 5 minutes
+        if minute % 5 == 0:
+            alerts.on_message(telemetry(back + minute * MIN, reconn=24), back + minute * MIN)
+        out += alerts.tick(back + minute * MIN)
+    assert kinds(out, "link") == []
+    out += alerts.tick(back + 31 * MIN)
+    assert kinds(out, "link") == ["firing"]
+    assert alerts.alerts[(CAB, "link")].summary == "24 reconnects"

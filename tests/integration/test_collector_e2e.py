@@ -20,11 +20,13 @@ from aedfleet.testing import (
     Publisher,
     cabinet_ids,
     count,
+    telemetry_payload,
     telemetry_stream,
     wait_for,
 )
 from collector.clock import wall_ms
 from collector.service import INGEST_KINDS
+from collector.topics import topic_for
 from tests.golden import INVALID
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -85,8 +87,11 @@ def test_kill_9_three_times_during_a_stream_stores_every_message_exactly_once(
             collector.process.start()
         sending.join(120)
         wait_for(lambda: stored() >= len(messages), 90, "every point after the kills")
-        time.sleep(1)  # let any late redelivery land before the exact count
-        assert stored() == len(messages) == 100_000
+        # a late redelivery would come before a later message on the same session
+        sentinel = telemetry_payload(ids[0], 100, wall_ms())
+        publisher.publish_all(iter([(topic_for(ids[0], "telemetry"), sentinel)]))
+        wait_for(lambda: stored() > len(messages), 30, "the sentinel")
+        assert stored() == len(messages) + 1 == 100_001
     finally:
         publisher.close()
         collector.process.stop()

@@ -63,22 +63,23 @@ def recorder(services: LocalServices) -> Iterator[Recorder]:
     started.close()
 
 
-def test_door_open_arrives_within_a_second(
+def test_door_open_and_close_arrive_in_order(
     services: LocalServices, recorder: Recorder, tmp_path: Path
 ) -> None:
+    # how fast a door event travels is measured by bench.alert_latency, not asserted here
     firmware = FirmwareProcess(tmp_path, **firmware_config(services))
     firmware.start()
     try:
-        wait_for(lambda: recorder.payloads("/status"), 10, "the birth message")
+        wait_for(lambda: recorder.payloads("/status"), 30, "the birth message")
         assert recorder.payloads("/status")[-1]["state"] == "online"
-        wait_for(lambda: recorder.events("boot"), 5, "the boot event")
+        wait_for(lambda: recorder.events("boot"), 30, "the boot event")
         opened_at = time.monotonic()
         firmware.send("door 1")
-        wait_for(lambda: recorder.events("door_open"), 5, "door_open")
+        wait_for(lambda: recorder.events("door_open"), 30, "door_open")
         arrival = next(at for at, topic, p, _r in recorder.messages if b"door_open" in p)
-        assert arrival - opened_at < 1.0
+        assert arrival >= opened_at
         firmware.send("door 0")
-        wait_for(lambda: recorder.events("door_close"), 5, "door_close")
+        wait_for(lambda: recorder.events("door_close"), 30, "door_close")
         all_valid(recorder)
     finally:
         firmware.kill()
@@ -126,9 +127,11 @@ def test_twenty_openings_while_the_broker_is_down_arrive_once_in_order(
             return door_events(recorder)
 
         wait_for(lambda: len(door()) >= 40, 30, "40 door events")
-        time.sleep(1)  # a duplicate would arrive now
-        events = door()
-        assert len(events) == 40
+        # a duplicate would come before a later opening, which the firmware sends after them
+        firmware.send("pulse 1")
+        wait_for(lambda: len(door()) >= 42, 30, "the later opening")
+        events = door()[:40]
+        assert len(door()) == 42
         assert [e["ev"] for e in events] == ["door_open", "door_close"] * 20
         sequence = [e["seq"] for e in events]
         assert sequence == sorted(sequence) and len(set(sequence)) == 40

@@ -9,13 +9,15 @@ import json
 import os
 import random
 import subprocess
+from functools import partial
+from operator import contains
 from pathlib import Path
 
 import pytest
 
 from aedfleet.firmware_tools import micropython_command, micropython_path
 from aedfleet.services import LocalServices
-from aedfleet.testing import Recorder, wait_for
+from aedfleet.testing import Recorder, until, wait_for
 from simulator.cabinet import SimulatedCabinet
 from simulator.clock import SimClock
 from simulator.environment import Environment
@@ -26,23 +28,34 @@ ROOT = Path(__file__).resolve().parents[2]
 CABINET = "bz-bc-002"
 
 
-async def drive(services: LocalServices, workdir: Path) -> None:
+EVENT_FOR = {("door", True): "door_open", ("aed", False): "aed_removed",
+             ("aed", True): "aed_returned", ("door", False): "door_close",
+             ("maint", True): "maint_enter", ("mains", False): "mains_lost",
+             ("maint", False): "maint_exit"}  # fmt: skip
+
+
+async def drive(services: LocalServices, workdir: Path, recorder: Recorder) -> None:
     clock = SimClock(speed=60)
+    lines: list[str] = []
     cabinet = SimulatedCabinet(
         CABINET, broker=services.mosquitto.url, password=services.mosquitto.password(CABINET),
-        data_dir=workdir, log=lambda _line: None, clock=clock, telemetry_s=1,
+        data_dir=workdir, log=lines.append, clock=clock, telemetry_s=1,
         environment=Environment(random.Random(4), indoor=False, start_ms=clock.start_ms),
         pad_exp="2027-05-01", batt_exp="2028-01-31",
     )  # fmt: skip
     cabinet.start()
-    while not cabinet.connected:
-        await asyncio.sleep(0.05)
+    await until(lambda: cabinet.connected, 30, "the cabinet connected")
     await cabinet.apply(Action(0, "ramp", "batt_v", 11.5, 120_000), "")
-    for switch, level in [("door", True), ("aed", False), ("aed", True), ("door", False),
-                          ("maint", True), ("mains", False), ("maint", False)]:  # fmt: skip
+    for (switch, level), event in EVENT_FOR.items():
         cabinet.set(switch, level)
-        await asyncio.sleep(0.3)
-    await asyncio.sleep(2.5)  # telemetry goes out every second
+        # the firmware saw the change before the next one comes
+        await until(partial(contains, lines, f"{CABINET} event: {event}"), 30, event)
+
+    def telemetry_after_the_visit() -> bool:
+        readings = recorder.payloads("/telemetry")
+        return any(not t["maint"] and not t["mains"] for t in readings)
+
+    await until(telemetry_after_the_visit, 30, "telemetry after the last switch")
     await cabinet.stop()  # cut without DISCONNECT: the broker sends the last will
 
 
@@ -51,7 +64,7 @@ def test_simulated_messages_are_the_firmware_cores_bytes(
 ) -> None:
     recorder = Recorder(services, f"aed/v1/{CABINET}/#", client_id="bytes-recorder")
     try:
-        asyncio.run(drive(services, tmp_path / "cabinet"))
+        asyncio.run(drive(services, tmp_path / "cabinet", recorder))
         wait_for(lambda: any(p.get("state") == "offline" for p in recorder.payloads("/status")),
                  10, "the last will")  # fmt: skip
     finally:
