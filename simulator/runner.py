@@ -169,8 +169,21 @@ class FleetRunner:
                     self._tasks.append(asyncio.create_task(self._restart(next(backs))))
                     done = True
                 else:
-                    done = await _within(cabinet.apply(action, victim), STEP_TIMEOUT_S)
+                    done = await self._carry_out(cabinet, action, victim)
                 self._count(cabinet_id, done and moment.late_ms == 0, time.monotonic() - started)
+
+    async def _carry_out(self, cabinet: SimulatedCabinet, action: Action, victim: str) -> bool:
+        """Whether the step reached the firmware in time; a step that fails is logged and
+        its timeline goes on, so the clock never stops for good."""
+        try:
+            await asyncio.wait_for(cabinet.apply(action, victim), STEP_TIMEOUT_S)
+        except TimeoutError:
+            self._write_log(f"{cabinet.cabinet_id} step {action!r} not taken in time")
+            return False
+        except Exception as error:  # reported in the verdict, and logged
+            self._write_log(f"{cabinet.cabinet_id} step {action!r} failed: {error!r}")
+            return False
+        return True
 
     async def _restart(self, back: Moment) -> None:
         """Stop the broker now, start it again when the clock reaches `back`; the clock waits
@@ -201,12 +214,3 @@ class FleetRunner:
 def _at_boot(action: Action) -> bool:
     """What holds from the first moment: applied before the firmware boots."""
     return action.at_ms == 0 and action.kind == "set"
-
-
-async def _within(step: Awaitable[None], timeout_s: float) -> bool:
-    """Whether the step was carried out in time."""
-    try:
-        await asyncio.wait_for(step, timeout_s)
-    except TimeoutError:
-        return False
-    return True

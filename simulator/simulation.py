@@ -30,7 +30,7 @@ from collector.service import Collector
 from simulator import firmware
 from simulator.clock import Moment, SimClock
 from simulator.fleet import PlannedCabinet, choose, plan_fleet
-from simulator.runner import FleetRunner, FleetStats, Timeline
+from simulator.runner import STEP_TIMEOUT_S, FleetRunner, FleetStats, Timeline
 from simulator.scenario import load_library
 from simulator.verify import Mismatch, mismatches, observe
 
@@ -42,6 +42,7 @@ MARKER: Final = ".aedfleet-simulation"  # a work folder we made, and may empty
 # timeouts (connect, PUBACK: connect_timeout_ms) could fire because of the simulator itself
 LAG_LIMIT_S: Final = firmware.config.DEFAULTS["connect_timeout_ms"] / 2 / 1000
 
+STALL_S: Final = 2 * STEP_TIMEOUT_S  # a clock standing still this long: give up the run
 Load = Callable[[], Coroutine[Any, Any, None]]  # work run alongside the fleet (tests load it)
 
 
@@ -234,7 +235,13 @@ async def _show_progress(
         task = progress.add_task("fleet", total=duration_ms, simulated="0m", connected=0,
                                  cabinets=len(fleet.cabinets), rate=0.0, errors=0)  # fmt: skip
         last_delivered, last_at = 0, time.monotonic()
+        moved_ms, moved_at = -1, time.monotonic()
         while (elapsed := clock.elapsed_ms()) < duration_ms:
+            if elapsed != moved_ms:
+                moved_ms, moved_at = elapsed, time.monotonic()
+            elif time.monotonic() - moved_at > STALL_S:  # the verdict will be inconclusive
+                console.print(f"the simulated clock stood still for {STALL_S:g} s: stopping")
+                return
             await asyncio.sleep(0.5)
             stats, now = fleet.stats(), time.monotonic()
             rate = (stats.delivered - last_delivered) / max(1e-3, now - last_at)
