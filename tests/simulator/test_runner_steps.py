@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.asyncio
 LIBRARY = load_library()
 
 
-def fleet(tmp_path: Path, names: str, clock: SimClock, **firmware: int) -> FleetRunner:
+def fleet(tmp_path: Path, names: str, clock: SimClock, **firmware: Any) -> FleetRunner:
     plan = plan_fleet(2, choose(LIBRARY, names), LIBRARY, seed=2,
                       start_date=datetime.date(2026, 12, 1))  # fmt: skip
     # no broker listens: the steps reach the firmware all the same, its outbox holds the rest
