@@ -41,7 +41,6 @@ MARKER: Final = ".aedfleet-simulation"  # a work folder we made, and may empty
 # the event loop may fall this far behind a due timer before the firmware's real-time network
 # timeouts (connect, PUBACK: connect_timeout_ms) could fire because of the simulator itself
 LAG_LIMIT_S: Final = firmware.config.DEFAULTS["connect_timeout_ms"] / 2 / 1000
-
 STALL_S: Final = 2 * STEP_TIMEOUT_S  # a clock standing still this long: give up the run
 Load = Callable[[], Coroutine[Any, Any, None]]  # work run alongside the fleet (tests load it)
 
@@ -80,8 +79,8 @@ class Outcome(NamedTuple):
     def verdict(self) -> str:
         if self.inconclusive:
             return f"inconclusive: the simulator fell behind by {self.behind_s:.1f} s"
-        if self.mismatches:
-            return f"failed: {len(self.mismatches)} differences from what the scenarios state"
+        if count := len(self.mismatches):
+            return f"failed: {count} difference{'s' * (count > 1)} from what the scenarios state"
         return "passed: every cabinet as its scenario states"
 
     @property
