@@ -6,8 +6,9 @@ collector's hold times see the faster clock.
 Simulated time never runs ahead of what the simulator can honour (virtual-time style):
 - a scheduled step is a `Moment` the clock stops at until the step has been carried out, so
   every step happens at its simulated time relative to the others, however long it takes;
-- while paced (`pace()` running), the clock advances at most `bound_s` of real time per turn
-  of the event loop: when the loop is busy, simulated time slows instead of jumping ahead.
+- while paced (`pace()` running), the clock advances at most BOUND_S of real time (or
+  BOUND_MS of simulated time at low speeds) per turn of the event loop: when the loop is busy,
+  simulated time slows instead of jumping ahead.
 The achieved speed and the worst lag of the loop are measured all along."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Final
 
 PACE_S: Final = 0.05  # how often the pacer measures the event loop
 BOUND_S: Final = 0.1  # the most real time the clock counts between two turns of the pacer
+BOUND_MS: Final = 6000  # ... unless that is less simulated time than this (the alert tick)
 WAIT_S: Final = 0.05  # how often a task waiting for a moment looks at the clock
 
 
@@ -93,11 +95,13 @@ class SimClock:
 
     # --- pacing: simulated time slows when the event loop falls behind -----------------
 
-    async def pace(self, every_s: float = PACE_S, bound_s: float = BOUND_S) -> None:
+    async def pace(self, every_s: float = PACE_S, bound_s: float | None = None) -> None:
         """Until cancelled: measure the event loop's lag, and let the clock count at most
-        `bound_s` of real time between two turns, so a blocked loop pauses simulated time."""
+        `bound_s` of real time between two turns, so a blocked loop pauses simulated time.
+        By default BOUND_S, or BOUND_MS of simulated time if that is longer: at speed 1 a
+        loop a second late costs the timeline nothing, and slowing would only stretch the run."""
         self._rebase()
-        self._bound_s = bound_s
+        self._bound_s = bound_s or max(BOUND_S, self.real_s(BOUND_MS))
         last = self._monotonic()
         try:
             while True:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from simulator.clock import SimClock
+from simulator.clock import Moment, SimClock
 
 START = 1_764_547_200_000
 
@@ -92,10 +92,26 @@ async def test_a_step_waits_for_its_moment_and_holds_the_clock_while_it_runs() -
     clock = SimClock(speed=1000, start_ms=START)
     order: list[tuple[str, int]] = []
 
-    async def step(name: str, at_ms: int, takes_s: float) -> None:
-        async with clock.moment(at_ms):
+    async def step(name: str, moment: Moment, takes_s: float) -> None:
+        async with moment:
             order.append((name, clock.elapsed_ms()))
             await asyncio.sleep(takes_s)
 
-    await asyncio.gather(step("later", 200, 0.0), step("first", 100, 0.2))
+    # scheduled before they run, as the fleet runner does: the clock cannot pass them unseen
+    later, first = clock.moment(200), clock.moment(100)
+    await asyncio.gather(step("later", later, 0.0), step("first", first, 0.2))
     assert order == [("first", 100), ("later", 200)]  # 0.2 s = 200 ms at 1000x, not passed
+
+
+@pytest.mark.asyncio
+async def test_at_low_speed_a_late_loop_costs_the_timeline_little_and_is_not_slowed() -> None:
+    clock = SimClock(speed=1, start_ms=START)
+    pacing = asyncio.create_task(clock.pace(every_s=0.02))
+    try:
+        await asyncio.sleep(0.05)
+        before = clock.elapsed_ms()
+        time.sleep(0.3)  # 300 simulated ms: well within the alert engine's 6 s tick
+        assert clock.elapsed_ms() - before >= 300
+    finally:
+        pacing.cancel()
+        await asyncio.gather(pacing, return_exceptions=True)
