@@ -25,7 +25,10 @@ from simulator.scenario import Action
 # a fleet powering up is spread out, as after a district outage; 1,000/s overloads 2 cores
 CONNECTS_PER_S: Final = 250
 POLL_MS: Final = 1000  # the simulated board wakes at once on a switch change (like the IRQ)
-STEP_TIMEOUT_S: Final = 30.0  # real time a step may take before its timeline is not honoured
+# real time a step may take before its timeline is not honoured: past the firmware's longest
+# reconnect backoff (60 s) and connect timeout (5 s), which a returning Wi-Fi waits out
+STEP_TIMEOUT_S: Final = 90.0
+LOOK_S: Final = 0.01  # how often a step waiting for the firmware looks again
 
 
 class FleetStats(NamedTuple):
@@ -97,6 +100,7 @@ class FleetRunner:
             for planned in plan
         }
         self._tasks: list[asyncio.Task[None]] = []
+        self._broker_down = False  # a scenario's broker restart under way
         # every later step (before `until_ms`, the run's end) is a moment from the start, so
         # the clock cannot pass one unseen
         self._timelines: list[_Timeline] = []
@@ -176,7 +180,7 @@ class FleetRunner:
         """Whether the step reached the firmware in time; a step that fails is logged and
         its timeline goes on, so the clock never stops for good."""
         try:
-            await asyncio.wait_for(cabinet.apply(action, victim), STEP_TIMEOUT_S)
+            await asyncio.wait_for(self._taken(cabinet, action, victim), STEP_TIMEOUT_S)
         except TimeoutError:
             self._write_log(f"{cabinet.cabinet_id} step {action!r} not taken in time")
             return False
@@ -185,15 +189,26 @@ class FleetRunner:
             return False
         return True
 
+    async def _taken(self, cabinet: SimulatedCabinet, action: Action, victim: str) -> None:
+        """Apply the step, and for a returning Wi-Fi wait until the firmware connected again
+        (or the broker is down): its reconnect backoff runs in real time, and 30 real seconds
+        of it would otherwise swallow half an hour of simulated Wi-Fi flaps."""
+        await cabinet.apply(action, victim)
+        if action.name == "wifi" and action.value:
+            while not (cabinet.connected or self._broker_down):
+                await asyncio.sleep(LOOK_S)
+
     async def _restart(self, back: Moment) -> None:
         """Stop the broker now, start it again when the clock reaches `back`; the clock waits
         at `back` until the broker is up."""
+        self._broker_down = True
         try:
             if self._restart_broker is None:
                 await back.arrive()
             else:
                 await self._restart_broker(back.arrive())
         finally:
+            self._broker_down = False
             back.release()
 
     def _count(self, cabinet_id: str, done: bool, took_s: float) -> None:
