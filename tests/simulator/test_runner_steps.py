@@ -8,9 +8,10 @@ import datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
-from aedfleet.services import free_port
+from aedfleet.services import DEFAULT_CABINETS, LocalServices, free_port
 from aedfleet.testing import until
 from simulator import runner
 from simulator.clock import SimClock
@@ -67,3 +68,29 @@ async def test_a_switch_the_firmware_never_takes_leaves_its_timeline_not_honoure
     assert (timeline.steps, timeline.done, timeline.honoured) == (1, 0, False)
     assert timeline.worst_s >= 0.3
     assert "not taken in time" in (tmp_path / "fleet.log").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+@pytest.mark.services
+async def test_every_wifi_flap_reaches_the_firmware_as_a_reconnect_at_ten_times_the_speed(
+    tmp_path: Path, services: LocalServices
+) -> None:
+    # 24 Wi-Fi returns 2 simulated minutes apart: 12 real seconds at 600x, less than the
+    # firmware's reconnect backoff can follow, so the clock waits at each until it reconnected
+    plan = plan_fleet(2, choose(LIBRARY, "wifi_flapping"), LIBRARY, seed=2,
+                      start_date=datetime.date(2026, 12, 1))  # fmt: skip
+    plan = [p._replace(cabinet=msgspec.structs.replace(p.cabinet, id=cabinet_id))
+            for p, cabinet_id in zip(plan, DEFAULT_CABINETS, strict=False)]  # fmt: skip
+    clock = SimClock(speed=600)
+    running = FleetRunner(plan, broker_url=services.mosquitto.url,
+                          password_of=services.mosquitto.password, clock=clock,
+                          workdir=tmp_path, telemetry_s=60, poll_ms=1000)  # fmt: skip
+    flapping = next(p.cabinet.id for p in plan if p.scenario.name == "wifi_flapping")
+    await running.start()
+    try:
+        await until(lambda: clock.elapsed_ms() > 60 * 60_000, 120, "the flaps played out")
+        assert running.cabinets[flapping].app.reconnects == 24
+    finally:
+        await running.stop()
+    timeline = running.timelines()[flapping]
+    assert timeline.steps == timeline.done == 48
