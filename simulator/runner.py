@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, Final, NamedTuple, TextIO
 
-from simulator.cabinet import SimulatedCabinet
+from simulator.cabinet import LOOK_S, SimulatedCabinet
 from simulator.clock import Moment, SimClock
 from simulator.demo_fleet import is_outdoor
 from simulator.environment import Environment
@@ -28,7 +28,6 @@ POLL_MS: Final = 1000  # the simulated board wakes at once on a switch change (l
 # real time a step may take before its timeline is not honoured: past the firmware's longest
 # reconnect backoff (60 s) and connect timeout (5 s), which a returning Wi-Fi waits out
 STEP_TIMEOUT_S: Final = 90.0
-LOOK_S: Final = 0.01  # how often a step waiting for the firmware looks again
 
 
 class FleetStats(NamedTuple):
