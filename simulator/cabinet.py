@@ -16,6 +16,7 @@ from simulator.hostile import hostile_message
 from simulator.scenario import FLAGS, READINGS, SWITCHES, Action, Hostile
 
 DAY_MS: Final = 86_400_000
+LOOK_S: Final = 0.01  # how often a step waiting for the firmware looks again
 
 
 _Board: Any = firmware.board_sim.Board
@@ -120,8 +121,15 @@ class SimulatedCabinet:
         """Flip a simulated switch: door, aed, maint, mains, tamper."""
         self.board.set_input(switch, value)
 
+    def took(self, switch: str, value: bool) -> bool:
+        """Whether the firmware's debouncer has taken the switch's level (a cabinet not yet
+        booted takes it at boot)."""
+        return self.app is None or bool(self.app.debounce[switch].level == value)
+
     async def apply(self, action: Action, victim_id: str) -> None:
-        """Carry out one scenario action on this cabinet (broker actions are the fleet's)."""
+        """Carry out one scenario action on this cabinet (broker actions are the fleet's);
+        returns once it reached the firmware: a switch once the firmware took its level, a
+        hostile message once the broker acknowledged it."""
         now = self.clock.now_ms()
         name, value = action.name, action.value
         if action.kind == "ramp" or (action.kind == "set" and name in READINGS):
@@ -130,6 +138,8 @@ class SimulatedCabinet:
             await self._publish_hostile(name, victim_id)  # type: ignore[arg-type]
         elif name in SWITCHES:
             self.set(name, bool(value))
+            while not self.took(name, bool(value)):
+                await asyncio.sleep(LOOK_S)
         elif name == "skew_days":
             self.board.skew_ms = int(float(value) * DAY_MS)
         elif name in FLAGS:
@@ -146,9 +156,13 @@ class SimulatedCabinet:
             setattr(self.board.environment, name, value)
 
     async def _publish_hostile(self, kind: Hostile, victim_id: str) -> None:
-        while not self.connected:
-            await asyncio.sleep(0.1)
-        topic, payload = hostile_message(
-            kind, self.config["prefix"], self.cabinet_id, victim_id, self.board.epoch_ms()
-        )
-        await self.app.link.publish(topic, payload, qos=1)
+        """Publish until the broker acknowledged it: a link lost meanwhile (a fleet
+        reconnecting after a broker restart) only delays it."""
+        while True:
+            while not self.connected:
+                await asyncio.sleep(LOOK_S)
+            topic, payload = hostile_message(
+                kind, self.config["prefix"], self.cabinet_id, victim_id, self.board.epoch_ms()
+            )
+            if await self.app.link.publish(topic, payload, qos=1):
+                return
