@@ -57,8 +57,9 @@ async def test_a_switch_the_firmware_never_takes_leaves_its_timeline_not_honoure
 ) -> None:
     monkeypatch.setattr(runner, "STEP_TIMEOUT_S", 0.3)
     clock = SimClock(speed=6000)
-    # a debounce of a minute: within the step's time the firmware cannot take the door
-    running = fleet(tmp_path, "door_ajar", clock, debounce_ms=60_000)
+    # the longest debounce the firmware accepts, a second: within the step's 0.3 s the
+    # firmware cannot take the door
+    running = fleet(tmp_path, "door_ajar", clock, debounce_ms=1000)
     await running.start()
     try:
         await until(lambda: clock.elapsed_ms() > 10 * 60_000, 60, "the clock going on")
