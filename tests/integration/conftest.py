@@ -5,12 +5,14 @@ read what it left share it)."""
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 from rich.console import Console
 
+from aedfleet.services import InfluxDB
 from simulator.simulation import Outcome, simulate
 
 
@@ -27,3 +29,14 @@ def simulated_fleet(tmp_path_factory: pytest.TempPathFactory) -> SimulatedFleet:
     outcome = simulate(cabinets=200, scenarios="all", seed=11, speed=60, workdir=workdir,
                        console=Console(file=shown, width=200))  # fmt: skip
     return SimulatedFleet(outcome, workdir, shown.getvalue())
+
+
+@pytest.fixture(scope="module")
+def influx(simulated_fleet: SimulatedFleet) -> Iterator[str]:
+    """The simulation's InfluxDB, started again on its data."""
+    database = InfluxDB(simulated_fleet.workdir / "influxdb")
+    database.process.start()
+    try:
+        yield database.url
+    finally:
+        database.process.stop()

@@ -22,14 +22,12 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from aedfleet.services import InfluxDB
 from dashboards.grafana_macros import ALL_VALUE, duration_ms, render
 from dashboards.provisioning import dashboard_json
 from tests.integration.conftest import SimulatedFleet
@@ -61,16 +59,6 @@ def grafana_data_modules() -> Path:
 @pytest.fixture(scope="module")
 def node_modules() -> Path:
     return grafana_data_modules()
-
-
-@pytest.fixture(scope="module")
-def influx(simulated_fleet: SimulatedFleet) -> Iterator[str]:
-    database = InfluxDB(simulated_fleet.workdir / "influxdb")
-    database.process.start()
-    try:
-        yield database.url
-    finally:
-        database.process.stop()
 
 
 def field_type(values: list[Any]) -> str:
