@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from aedfleet.testing import until
 from simulator.clock import Moment, SimClock
 
 START = 1_764_547_200_000
@@ -73,15 +74,14 @@ async def test_a_blocked_event_loop_slows_simulated_time_and_its_lag_is_measured
     clock = SimClock(speed=60, start_ms=START)
     pacing = asyncio.create_task(clock.pace(every_s=0.02, bound_s=0.05))
     try:
-        await asyncio.sleep(0.05)
+        await until(lambda: clock.elapsed_ms() > 0, 30, "the pacer running")
         before = clock.elapsed_ms()
         blocked = 0.4
         time.sleep(blocked)  # a task that holds the loop: the point of this test
         gained = clock.elapsed_ms() - before
         # at full speed 0.4 s would be 24 simulated seconds; the clock counted at most 50 ms
         assert gained <= (0.05 + 0.02) * 60_000
-        await asyncio.sleep(0.05)
-        assert clock.worst_lag_s >= blocked - 0.05
+        await until(lambda: clock.worst_lag_s >= blocked - 0.05, 30, "the lag measured")
     finally:
         pacing.cancel()
         await asyncio.gather(pacing, return_exceptions=True)
@@ -108,7 +108,7 @@ async def test_at_low_speed_a_late_loop_costs_the_timeline_little_and_is_not_slo
     clock = SimClock(speed=1, start_ms=START)
     pacing = asyncio.create_task(clock.pace(every_s=0.02))
     try:
-        await asyncio.sleep(0.05)
+        await until(lambda: clock.elapsed_ms() > 0, 30, "the pacer running")
         before = clock.elapsed_ms()
         time.sleep(0.3)  # 300 simulated ms: well within the alert engine's 6 s tick
         assert clock.elapsed_ms() - before >= 300
