@@ -7,6 +7,7 @@ inventory; `flash` copies both to a board with mpremote.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -15,16 +16,30 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Final
 
-from aedfleet.broker import write_private
-from collector.inventory import Inventory
+from aedfleet.broker.files import write_private
+from aedfleet.collector.inventory import Inventory
 
-FIRMWARE_DIR: Final = Path(__file__).resolve().parent.parent / "firmware"
+
+def _firmware_dir() -> Path:
+    """The firmware's folder: `firmware/` of the checkout, installed as the package data
+    `aedfleet_firmware` (pyproject maps one onto the other), found without importing it."""
+    spec = importlib.util.find_spec("aedfleet_firmware")
+    places = [] if spec is None else list(spec.submodule_search_locations or [])
+    for place in places:
+        if (Path(place) / "main.py").is_file():
+            return Path(place)
+    raise FirmwareError("the firmware is not installed with aedfleet; reinstall the package")
+
+
 SOURCE_ONLY: Final = ("boot.py", "main.py")
 HOST_ONLY: Final = ("board_sim.py",)  # the simulated board never goes onto an ESP32
 
 
 class FirmwareError(RuntimeError):
     """A build, config or flash step failed; the message says what to do."""
+
+
+FIRMWARE_DIR: Final = _firmware_dir()
 
 
 def _tool(name: str) -> str:

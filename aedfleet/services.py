@@ -24,7 +24,8 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from aedfleet import broker
+from aedfleet.broker.accounts import COLLECTOR_USER, OPERATOR_USER
+from aedfleet.broker.config import BrokerFiles, generate
 
 LOOPBACK: Final = "127.0.0.1"
 # cabinets with broker accounts in every harness broker; others publish through the operator
@@ -165,14 +166,14 @@ class Mosquitto:
         # accounts made up front: a SIGHUP while a restored persistent session is offline (a
         # broker just restarted) can drop what is queued for it, so adding one later is rare
         self._collectors = [
-            broker.COLLECTOR_USER,
-            *(f"{broker.COLLECTOR_USER}-t{n:02d}" for n in range(POOL)),
+            COLLECTOR_USER,
+            *(f"{COLLECTOR_USER}-t{n:02d}" for n in range(POOL)),
         ]
         self._fleet_writers = [f"harness-{n:03d}" for n in range(2 * POOL)]
         self._given: dict[str, str] = {}  # a test's name for an account -> the account
         self.files = self._generate()
         self.config_path = self.files.conf
-        operator = broker.OPERATOR_USER
+        operator = OPERATOR_USER
         self.process = ManagedProcess(
             "mosquitto",
             [_require("mosquitto"), "-c", str(self.config_path)],
@@ -182,8 +183,8 @@ class Mosquitto:
             ),
         )
 
-    def _generate(self) -> broker.BrokerFiles:
-        return broker.generate(
+    def _generate(self) -> BrokerFiles:
+        return generate(
             self._workdir / "broker",
             self._cabinet_ids,
             tls_port=self.tls_port,
@@ -212,7 +213,7 @@ class Mosquitto:
     def collector_account(self, name: str) -> str:
         """A collector's pair of accounts (the one returned, and `-events`) for the test
         collector `name`: its persistent session is no other test's."""
-        return self._account(f"collector:{name}", f"{broker.COLLECTOR_USER}-{name}", collector=True)
+        return self._account(f"collector:{name}", f"{COLLECTOR_USER}-{name}", collector=True)
 
     def _account(self, key: str, fresh: str, *, collector: bool) -> str:
         """The account given to `key` before, or a free one of the pool, or else `fresh`,
