@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Final
 
 import httpx
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from aedfleet.broker.accounts import COLLECTOR_USER, OPERATOR_USER
 from aedfleet.broker.config import BrokerFiles, generate
+from aedfleet.collector import mqttwire as wire
 
 LOOPBACK: Final = "127.0.0.1"
 # cabinets with broker accounts in every harness broker; others publish through the operator
@@ -125,22 +124,24 @@ class ManagedProcess:
 
 
 def mqtt_answers(host: str, port: int, timeout_s: float = 2.0, **credentials: str) -> bool:
-    """True once the broker returns a CONNACK that accepts us."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"aedfleet-probe-{os.getpid()}")
-    if credentials:
-        client.username_pw_set(credentials["username"], credentials.get("password"))
+    """True once the broker returns a CONNACK that accepts us (a clean session, so it keeps
+    nothing of this probe)."""
+    hello = wire.connect(f"aedfleet-probe-{os.getpid()}", keepalive_s=5, clean_session=True,
+                         username=credentials.get("username", ""),
+                         password=credentials.get("password", ""))  # fmt: skip
     try:
-        client.connect(host, port, keepalive=5)
+        with socket.create_connection((host, port), timeout=timeout_s) as connection:
+            connection.sendall(hello)
+            answer = b""
+            while len(answer) < 4:  # CONNACK: fixed header 0x20 0x02, then flags and code
+                chunk = connection.recv(4 - len(answer))
+                if not chunk:
+                    return False
+                answer += chunk
+            connection.sendall(b"\xe0\x00")  # DISCONNECT: no will, a clean goodbye
     except OSError:
         return False
-    deadline = time.monotonic() + timeout_s
-    try:
-        while not client.is_connected() and time.monotonic() < deadline:
-            if client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
-                return False
-        return client.is_connected()
-    finally:
-        client.disconnect()
+    return answer[:2] == b"\x20\x02" and wire.connack_error(answer[2:]) is None
 
 
 def influx_answers(url: str) -> bool:

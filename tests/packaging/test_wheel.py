@@ -82,3 +82,18 @@ def test_a_plain_install_simulates_builds_firmware_and_dashboards_outside_the_ch
     simulated = run("simulate", "--cabinets", "20", "--scenario", "emergency_opening",
                     "--workdir", str(tmp_path / "sim"))  # fmt: skip
     assert simulated.returncode == 0, simulated.stdout + simulated.stderr
+
+
+def test_the_product_imports_no_paho(tmp_path: Path) -> None:
+    """paho is the harness's and the benchmarks' reference client, a dev dependency: no module
+    of the product needs it."""
+    script = (
+        "import importlib, pkgutil, sys, aedfleet\n"
+        "for m in pkgutil.walk_packages(aedfleet.__path__, 'aedfleet.'):\n"
+        "    if m.name != 'aedfleet.__main__':\n"
+        "        importlib.import_module(m.name)\n"
+        "print(sorted(n for n in sys.modules if n.split('.')[0] == 'paho'))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         cwd=tmp_path, check=True)  # fmt: skip
+    assert run.stdout.strip() == "[]"
