@@ -94,6 +94,9 @@ class ManagedProcess:
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **self._env} if self._env else None,
                 preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, no locks taken
+                # a Ctrl-C at the terminal is for the programme, which then stops its children
+                # in order (the demo's collector must not lose its broker mid-shutdown)
+                process_group=0,
             )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

@@ -18,7 +18,7 @@ COLOURS: Final = {"available": "green", "in_use": "bold red", "not_ready": "yell
 SEVERITY_ORDER: Final = {"critical": 0, "high": 1, "warning": 2, "info": 3}
 SEVERITY_STYLE: Final = {"critical": "bold red", "high": "red", "warning": "yellow",
                          "info": ""}  # fmt: skip
-WORKLIST_RULES: Final = ("expiring", "expired", "aed_missing")  # a technician's jobs
+WORKLIST_RULES: Final = ("expiring", "expired")  # a technician's jobs: pads, AED batteries
 
 
 class Snapshot(NamedTuple):
@@ -59,7 +59,9 @@ def act_lines(alert: dict[str, Any] | None, *, cabinet: str, rule: str, repeat_s
 
 
 def alert_lines(alerts: list[dict[str, Any]]) -> list[Text]:
-    ordered = sorted(alerts, key=lambda a: (SEVERITY_ORDER[a["severity"]], a["since_ms"]))
+    """The alerts that are not the technician's worklist, most severe first."""
+    ordered = sorted((a for a in alerts if a["rule"] not in WORKLIST_RULES),
+                     key=lambda a: (SEVERITY_ORDER[a["severity"]], a["since_ms"]))  # fmt: skip
     lines = []
     for a in ordered:
         extra = f"  repeat {a['repeats']}" if a["repeats"] else ""
@@ -119,9 +121,10 @@ def render(s: Snapshot, width: int, height: int) -> list[Text]:
         _Section("what happens", [Text(b) for b in s.beats], 4, True, 2),
         _Section("you are the duty officer", [Text(a, style="bold") for a in s.act], 3, False, 4),
         _Section("active alerts", alert_lines(s.alerts) or [Text("(none)")], 3, False, 0),
-        _Section("technician's worklist", worklist_lines(s.alerts), 1, False, 3),
+        _Section("technician's worklist", worklist_lines(s.alerts), 1, False, 1),
         _Section("SMS that would go out (a local file; nothing is sent)",
-                 [Text(line) for line in s.sms] or [Text("(none yet)")], 3, True, 1),
+                 [Text(line.replace(" DEMO SMS to ", " ", 1)) for line in s.sms]
+                 or [Text("(none yet)")], 3, True, 3),
     ]  # fmt: skip
     sections = [section for section in sections if section.lines]
     header = _header(s)
