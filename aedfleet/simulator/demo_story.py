@@ -66,22 +66,23 @@ def emergency_steps(scenario: Scenario, scale: float) -> list[tuple[float, Actio
     return scaled([a for a in timeline(scenario) if a.kind == "set"], scale)
 
 
+BEAT_WIDTH: Final = 72  # an 80-column line less the "+mm:ss " it starts with
+
+
 def beat_texts(the: Cast, pace: Pace, pads_days: int) -> dict[str, str]:
-    """What the "what happens" panel says as each beat starts."""
-    minutes = 40
+    """What the "what happens" panel says as each beat starts (each at most BEAT_WIDTH)."""
+    told = 40 * 60 / pace.emergency_scale
     return {
-        "morning": "morning: 80 cabinets report in; the ops room watches",
-        "pads": f"round: {the.pads.id} gets a loan AED whose pads expire in {pads_days} days "
-        "-> worklist",
-        "emergency": f"cardiac arrest nearby: a bystander opens {the.emergency.id} "
-        f"({the.emergency.site}) and takes the AED",
-        "returned": f"the AED is back at {the.emergency.id} ({minutes} min later, told in "
-        f"{minutes * 60 / pace.emergency_scale:.0f} s); pads used, restock needed",
-        "offline": f"{the.offline.id} loses power: its board dies; the broker sends its last "
-        f"will; offline after a {pace.offline_hold_s} s hold",
-        "recovered": f"{the.offline.id} has power again: it boots and reports; offline clears",
-        "night": f"a cold night at {the.night.id} (outdoors) whose heater failed; the night "
-        f"runs in fast time, x{pace.night_speed:g}",
+        "morning": "morning: the 80 cabinets report in; the ops room watches",
+        "pads": f"{the.pads.id} gets a loan AED, pads expiring in {pads_days} days: worklist",
+        "emergency": f"cardiac arrest nearby: a bystander takes the AED from {the.emergency.id}",
+        "returned": f"the AED is back at {the.emergency.id} (40 min, told in {told:.0f} s): "
+        "restock it",
+        "offline": f"{the.offline.id} loses power: board dead, last will, offline after "
+        f"{pace.offline_hold_s} s",
+        "recovered": f"{the.offline.id} has power again: it boots, reports; offline clears",
+        "night": f"cold night at {the.night.id} (outdoors), heater broken: fast time "
+        f"x{pace.night_speed:g}",
         "dawn": f"dawn: normal time again; {the.night.id} needs its heater repaired",
-        "end": "the day's story is told; the fleet goes on. Ctrl-C stops the demo",
+        "end": "that was the day. The fleet goes on; Ctrl-C stops the demo",
     }

@@ -18,6 +18,10 @@ COLOURS: Final = {"available": "green", "in_use": "bold red", "not_ready": "yell
 SEVERITY_ORDER: Final = {"critical": 0, "high": 1, "warning": 2, "info": 3}
 SEVERITY_STYLE: Final = {"critical": "bold red", "high": "red", "warning": "yellow",
                          "info": ""}  # fmt: skip
+# what kind of SMS a line of the outbox is, by the English text that ends it
+# (aedfleet/notify/text.py); the view puts the kind first, as the line is cut to the width
+SMS_KINDS: Final = {"not yet acknowledged": "REPEAT", "RESOLVED": "resolved",
+                    "ACKNOWLEDGED": "acked"}  # fmt: skip
 WORKLIST_RULES: Final = ("expiring", "expired")  # a technician's jobs: pads, AED batteries
 
 
@@ -77,6 +81,19 @@ def worklist_lines(alerts: list[dict[str, Any]]) -> list[Text]:
     return [Text(f"{a['cabinet_id']}  {a['summary']}") for a in jobs]
 
 
+def sms_line(line: str) -> Text:
+    """`[hh:mm:ss] DEMO SMS to +86...: text` as `[hh:mm:ss] KIND +86...: text`."""
+    stamp, _, rest = line.partition(" DEMO SMS to ")
+    if not rest:
+        return Text(line)
+    kind = next((k for marker, k in SMS_KINDS.items() if marker in rest), "")
+    shown = Text(f"{stamp} ")
+    if kind:
+        shown.append(f"{kind} ", style="bold magenta" if kind == "REPEAT" else "")
+    shown.append(rest)
+    return shown
+
+
 def _counts(s: Snapshot) -> Counter[str]:
     total: Counter[str] = Counter()
     for counts in s.districts.values():
@@ -123,8 +140,7 @@ def render(s: Snapshot, width: int, height: int) -> list[Text]:
         _Section("active alerts", alert_lines(s.alerts) or [Text("(none)")], 3, False, 0),
         _Section("technician's worklist", worklist_lines(s.alerts), 1, False, 1),
         _Section("SMS that would go out (a local file; nothing is sent)",
-                 [Text(line.replace(" DEMO SMS to ", " ", 1)) for line in s.sms]
-                 or [Text("(none yet)")], 3, True, 3),
+                 [sms_line(line) for line in s.sms] or [Text("(none yet)")], 3, True, 3),
     ]  # fmt: skip
     sections = [section for section in sections if section.lines]
     header = _header(s)

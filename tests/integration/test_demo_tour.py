@@ -42,7 +42,7 @@ def _repeat_sms(outbox: Path, cabinet_name: str) -> int:
     )  # fmt: skip
 
 
-def _watch_until(child: pexpect.spawn, done: Callable[[], bool], what: str) -> None:
+def _watch_until(child: pexpect.spawn[str], done: Callable[[], bool], what: str) -> None:
     """Keep reading the demo's screen (a terminal nobody reads blocks its writer) until
     `done`, up to the generous deadline."""
     deadline = time.monotonic() + WITHIN_S
@@ -50,6 +50,13 @@ def _watch_until(child: pexpect.spawn, done: Callable[[], bool], what: str) -> N
         assert time.monotonic() < deadline, f"not within {WITHIN_S:g} s: {what}"
         with contextlib.suppress(pexpect.TIMEOUT):
             child.read_nonblocking(65536, timeout=0.2)
+
+
+def _seen(child: pexpect.spawn[str], pattern: str) -> re.Match[str]:
+    """Wait for the pattern on the screen; its match."""
+    child.expect(pattern)
+    assert isinstance(child.match, re.Match)
+    return child.match
 
 
 def _ours(folder: Path) -> list[str]:
@@ -64,17 +71,15 @@ def _ours(folder: Path) -> list[str]:
 
 
 def test_a_visitor_acknowledges_the_emergency_and_its_repeats_stop(tmp_path: Path) -> None:
-    child = pexpect.spawn(str(AEDFLEET), ["demo", "--pace", "short", "--api-port", str(free_port())],
-                          cwd=tmp_path, dimensions=(24, 80), encoding="utf-8",
-                          timeout=WITHIN_S)  # fmt: skip
+    argv = ["demo", "--pace", "short", "--api-port", str(free_port())]
+    child = pexpect.spawn(str(AEDFLEET), argv, cwd=tmp_path, dimensions=(24, 80),
+                          encoding="utf-8", timeout=WITHIN_S)  # fmt: skip
     shown = (tmp_path / "screen.log").open("w", encoding="utf-8")
     child.logfile_read = shown
     workdir = tmp_path / ".run" / "demo"
     try:
-        child.expect(r"demo token\s+(\S+)")
-        token = child.match.group(1)
-        child.expect(r"  (aedfleet alerts ack (\S+) (\S+))\r\n")
-        command, cabinet, rule = child.match.groups()
+        token = _seen(child, r"demo token\s+(\S+)").group(1)
+        command, cabinet, rule = _seen(child, r"  (aedfleet alerts ack (\S+) (\S+))\r\n").groups()
         assert (workdir / "aedfleet.env").stat().st_mode & 0o777 == 0o600
         name = next(c.name for c in demo_inventory() if c.id == cabinet)  # what the SMS says
 
@@ -95,13 +100,13 @@ def test_a_visitor_acknowledges_the_emergency_and_its_repeats_stop(tmp_path: Pat
         assert ack.returncode == 0, err
         assert f"acknowledged {rule} on {cabinet} as you" in out
 
-        child.expect(r"acknowledged by you at (\d\d:\d\d:\d\d): repeats stopped "
-                     r"\((\d+) repeat SMS before\)")  # fmt: skip
-        acked_at, repeats = child.match.group(1), int(child.match.group(2))
+        acked = _seen(child, r"acknowledged by you at (\d\d:\d\d:\d\d): repeats stopped "
+                             r"\((\d+) repeat SMS before\)")  # fmt: skip
+        acked_at, repeats = acked.group(1), int(acked.group(2))
         # the collector's clock runs on past two more repeat periods (pace short: 5 s)...
         while True:
-            child.expect(r"ops clock (\d\d:\d\d:\d\d)")
-            if (_seconds(child.match.group(1)) - _seconds(acked_at)) % 86_400 > 2 * 5 + 1:
+            now = _seen(child, r"ops clock (\d\d:\d\d:\d\d)").group(1)
+            if (_seconds(now) - _seconds(acked_at)) % 86_400 > 2 * 5 + 1:
                 break
         # ... and still says so, and the outbox holds no repeat beyond those before the ack
         child.expect(rf"repeats stopped \({repeats} repeat SMS before\)")
@@ -118,7 +123,7 @@ def test_a_visitor_acknowledges_the_emergency_and_its_repeats_stop(tmp_path: Pat
     assert _ours(tmp_path) == []
     assert not (workdir / "aedfleet.env").exists()
     # the demo's secret is on the screen only, in no log or file it leaves behind
-    for path in workdir.rglob("*"):
-        if path.is_file() and path.stat().st_size < 50_000_000:
-            assert token.encode() not in path.read_bytes(), path
+    for left in workdir.rglob("*"):
+        if left.is_file() and left.stat().st_size < 50_000_000:
+            assert token.encode() not in left.read_bytes(), left
     assert "broker closed the connection" not in (workdir / "collector.log").read_text()
