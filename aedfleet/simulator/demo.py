@@ -13,6 +13,7 @@ import signal
 import socket
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -38,6 +39,7 @@ API_PORT: Final = 9108  # the collector's usual port: `aedfleet alerts` finds it
 TOKEN_NAME: Final = "you"  # the acknowledgement is recorded by the token's name
 NIGHT_TELEMETRY_S: Final = 1  # the cold-night cabinet reports often: its night runs fast
 SMS_KEPT: Final = 40  # outbox lines the view keeps (it shows what fits)
+STEP_WAIT_S: Final = 60.0  # the longest a beat waits for the collector to see what it did
 
 
 def api_listen(port: int = API_PORT) -> str:
@@ -163,9 +165,27 @@ class Demo:
         cabinet = self.fleet.cabinets[self.the.offline.id]
         self._beat("offline")
         await cabinet.stop()  # no DISCONNECT: the broker publishes the last will
+        if await self._until(lambda: self._alert_state(cabinet.cabinet_id, "offline") == "firing"):
+            self._beat("offline_alert")
         await asyncio.sleep(self.pace.offline_for_s)
         self._beat("recovered")
         cabinet.start()
+        await self._until(
+            lambda: self._alert_state(cabinet.cabinet_id, "offline") in (None, "resolved")
+        )
+
+    def _alert_state(self, cabinet_id: str, rule: str) -> str | None:
+        alert = self.collector.alerting.engine.alerts.get((cabinet_id, rule))
+        return alert.state if alert is not None else None
+
+    async def _until(self, done: Callable[[], bool], within_s: float = STEP_WAIT_S) -> bool:
+        """Whether `done` came true in time (the story goes on either way)."""
+        deadline = time.monotonic() + within_s
+        while not done():
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.2)
+        return True
 
     async def _cold_night(self) -> None:
         """The cold_night scenario on its cabinet, the clock running fast until it is over."""

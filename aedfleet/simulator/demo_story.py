@@ -23,17 +23,17 @@ class Pace(NamedTuple):
     repeat_s: int  # a critical alert unacknowledged repeats this often
     gap_s: float  # between the later beats
     offline_hold_s: int  # a lost cabinet is reported offline after this hold
-    offline_for_s: float  # how long the dead board stays dead
+    offline_for_s: float  # how long the dead board stays dead once reported offline
     night_speed: float  # the cold night's fast time: the clock's speed during that beat
 
 
 PACES: Final = {
     # `make demo`: time to read, and to type the ack command in a second terminal
     "day": Pace(pads_at_s=15, emergency_at_s=60, emergency_scale=20, repeat_s=30, gap_s=15,
-                offline_hold_s=10, offline_for_s=30, night_speed=60),
+                offline_hold_s=10, offline_for_s=20, night_speed=60),
     # the tests' and the impatient visitor's: the whole day in about a minute
     "short": Pace(pads_at_s=1, emergency_at_s=4, emergency_scale=60, repeat_s=5, gap_s=3,
-                  offline_hold_s=3, offline_for_s=6, night_speed=300),
+                  offline_hold_s=3, offline_for_s=5, night_speed=300),
 }  # fmt: skip
 
 
@@ -78,8 +78,9 @@ def beat_texts(the: Cast, pace: Pace, pads_days: int) -> dict[str, str]:
         "emergency": f"cardiac arrest nearby: a bystander takes the AED from {the.emergency.id}",
         "returned": f"the AED is back at {the.emergency.id} (40 min, told in {told:.0f} s): "
         "restock it",
-        "offline": f"{the.offline.id} loses power: board dead, last will, offline after "
-        f"{pace.offline_hold_s} s",
+        "offline": f"{the.offline.id} loses power: its board dies; the broker sends its last will",
+        "offline_alert": f"{the.offline.id} is reported offline, after the {pace.offline_hold_s} s "
+        "hold",
         "recovered": f"{the.offline.id} has power again: it boots, reports; offline clears",
         "night": f"cold night at {the.night.id} (outdoors), heater broken: fast time "
         f"x{pace.night_speed:g}",
