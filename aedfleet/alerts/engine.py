@@ -20,11 +20,11 @@ from aedfleet.alerts.rules import (
     RULES,
     Finding,
     Settings,
-    Severity,
     near_a_limit,
 )
 from aedfleet.alerts.state import CabinetState, first_sighting, fold
 from aedfleet.collector import protocol as p
+from aedfleet.notify.messages import Severity, Transition, TransitionKind
 
 
 def _switches(s: CabinetState) -> tuple[object, ...]:
@@ -34,7 +34,6 @@ def _switches(s: CabinetState) -> tuple[object, ...]:
 
 
 AlertState = Literal["pending", "firing", "acknowledged", "resolved"]
-TransitionKind = Literal["firing", "repeat", "escalated", "acknowledged", "resolved", "info"]
 
 
 class Alert(msgspec.Struct, gc=False):
@@ -50,23 +49,6 @@ class Alert(msgspec.Struct, gc=False):
     stage: int = 0
     clear_since_ms: int = 0  # when the condition went away (resolve hold)
     acked_by: str = ""
-
-
-class Transition(msgspec.Struct, frozen=True):
-    cabinet_id: str
-    rule: str
-    kind: TransitionKind
-    severity: Severity
-    summary: str
-    since_ms: int
-    at_ms: int
-    number: int = 0  # repeats and escalations count up, so each has its own idempotency key
-    silenced: bool = False
-
-    @property
-    def key(self) -> str:
-        """The idempotency key of this (alert, transition)."""
-        return f"{self.cabinet_id}:{self.rule}:{self.since_ms}:{self.kind}:{self.number}"
 
 
 class Silence(msgspec.Struct, frozen=True):

@@ -8,13 +8,12 @@ can have hysteresis: a value hovering on a limit cannot make an alert flap.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final, Literal
+from typing import Final
 
 import msgspec
 
 from aedfleet.alerts.state import CabinetState, days_until
-
-Severity = Literal["critical", "high", "warning", "info"]
+from aedfleet.notify.messages import Severity
 
 
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -13,7 +13,7 @@ from typing import Any, Final
 import aiohttp
 import msgspec
 
-from aedfleet.alerts.engine import AlertEngine, Silence, Transition
+from aedfleet.alerts.engine import AlertEngine, Silence
 from aedfleet.alerts.rules import RULES, Settings
 from aedfleet.alerts.store import AlertStore
 from aedfleet.collector import lineprotocol as lp
@@ -24,10 +24,10 @@ from aedfleet.collector.enrich import PointEncoder
 from aedfleet.collector.inventory import Inventory
 from aedfleet.collector.snapshot import Snapshots
 from aedfleet.notify.aliyun import AliyunNotifier
-from aedfleet.notify.base import Notification, Notifier
 from aedfleet.notify.demo_outbox import FileOutboxNotifier
 from aedfleet.notify.dispatcher import Dispatcher
 from aedfleet.notify.http import check_url
+from aedfleet.notify.messages import OPEN_KINDS, Notification, Notifier, Transition
 from aedfleet.notify.router import Router, RoutingConfig
 from aedfleet.notify.text import compose
 from aedfleet.notify.twilio import TwilioNotifier
@@ -37,7 +37,6 @@ log = logging.getLogger("aedfleet.alerts")
 MAX_SILENCE_MINUTES: Final = 7 * 24 * 60
 MAX_SILENCES: Final = 500  # active at once: every change rewrites them all
 MAX_REASON_CHARS: Final = 200
-OPEN_KINDS: Final = ("firing", "repeat", "escalated", "acknowledged")
 SWEEP_EVERY_MS = 5_000
 SAVE_EVERY_MS = 30_000
 SLICE = 250  # cabinets judged between two looks at the network
@@ -158,7 +157,7 @@ class Alerting:
     # --- the clock -------------------------------------------------------------------------
 
     async def run(self, session: aiohttp.ClientSession, broker_up: Callable[[], bool]) -> None:
-        self.dispatcher = Dispatcher(self.store, notifiers_for(self.config, session),
+        self.dispatcher = Dispatcher(self.store.sends, notifiers_for(self.config, session),
                                      self._write_line, clock=self._clock)  # fmt: skip
         sending = asyncio.create_task(self.dispatcher.run())
         sweep_ms = SWEEP_EVERY_MS
@@ -241,12 +240,12 @@ class Alerting:
         if "sms" in self._channels():
             deliveries, over_budget = self.router.deliveries(transition, cabinet, now_ms)
             for delivery in deliveries:
-                self.store.enqueue(notification(delivery.recipient), "sms",
+                self.store.sends.enqueue(notification(delivery.recipient), "sms",
                                    delivery.not_before_ms, now_ms)  # fmt: skip
             for phone in over_budget:
-                self.store.enqueue(notification(phone), "sms", now_ms, now_ms, "over_budget")
+                self.store.sends.enqueue(notification(phone), "sms", now_ms, now_ms, "over_budget")
         if "webhook" in self._channels() and transition.kind != "info":
-            self.store.enqueue(notification("webhook"), "webhook", now_ms, now_ms)
+            self.store.sends.enqueue(notification("webhook"), "webhook", now_ms, now_ms)
 
     def _channels(self) -> set[str]:
         notify = self.config.notify

@@ -7,8 +7,8 @@ from typing import Final
 
 import msgspec
 
-from aedfleet.alerts.engine import Transition
 from aedfleet.collector.inventory import Cabinet
+from aedfleet.notify.messages import Transition
 
 # the alert catalogue's notify column, by role
 ROUTES: Final = {

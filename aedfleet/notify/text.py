@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime
 from typing import Final
 
-from aedfleet.alerts.engine import Transition
 from aedfleet.collector.inventory import Cabinet
+from aedfleet.notify.messages import Transition
 
 RULES_ZH: Final = {
     "opened": "柜门被打开或AED被取出",
