@@ -8,12 +8,12 @@ can have hysteresis: a value hovering on a limit cannot make an alert flap.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import Final, NamedTuple
 
 import msgspec
 
 from aedfleet.alerts.state import CabinetState, days_until
-from aedfleet.notify.messages import Severity
+from aedfleet.notify.messages import Role, Severity
 
 
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -49,7 +49,8 @@ class Finding(msgspec.Struct, frozen=True):
     stage: int = 0  # expiring: which warning step (90, 60, 30 days); escalates when it rises
 
 
-Rule = Callable[[CabinetState, Settings, int, bool], Finding | None]
+# whether a rule's condition holds: (state, settings, now_ms, firing already) -> finding
+Judge = Callable[[CabinetState, Settings, int, bool], Finding | None]
 
 
 def opened(s: CabinetState, _cfg: Settings, _now: int, firing: bool) -> Finding | None:
@@ -154,7 +155,6 @@ def link_health(s: CabinetState, cfg: Settings, _now: int, firing: bool) -> Find
     return None
 
 
-# offline first: whether a cabinet is offline decides whether the others may fire
 def near_a_limit(s: CabinetState, cfg: Settings) -> bool:
     """Whether a telemetry reading is close enough to a threshold that the rules must look
     again; ordinary readings (most of them) need no evaluation until the periodic sweep."""
@@ -169,17 +169,52 @@ def near_a_limit(s: CabinetState, cfg: Settings) -> bool:
     return s.reconnects >= cfg.reconnects_warn or not s.synced or bool(s.fault)
 
 
+def hold(ms: int) -> Callable[[Settings], int]:
+    """A fixed hold, whatever the settings."""
+    return lambda _settings: ms
+
+
+class Rule(NamedTuple):
+    """A rule of the catalogue with its whole policy: the engine and the shell read these
+    fields and never a rule's name. A new rule is one entry in RULES."""
+
+    judge: Judge
+    routes: tuple[Role, ...]  # who is told (the catalogue's notify column)
+    text_zh: str  # what the Chinese SMS says it is (the English one uses the finding's summary)
+    fire_after_ms: Callable[[Settings], int] = hold(0)  # the condition holds this long first
+    resolve_after_ms: Callable[[Settings], int] = hold(60_000)  # and is gone this long after
+    # an open alert of a rule that means offline holds back the others' new alerts (those
+    # inhibited while offline), makes the cabinet "offline" on the map, and is believed only
+    # while the collector has trusted its broker for a heartbeat window
+    means_offline: bool = False
+    inhibited_while_offline: bool = True
+    not_ready_rank: int | None = None  # open, it makes the cabinet not ready; lowest rank says why
+
+
 RULES: Final[dict[str, Rule]] = {
-    "offline": offline,
-    "opened": opened,
-    "aed_missing": aed_missing,
-    "temperature": temperature,
-    "expired": expired,
-    "expiring": expiring,
-    "power": power,
-    "door_ajar": door_ajar,
-    "link": link_health,
-}
-# how long a condition must hold before it fires, and be gone before it resolves (flapping)
-FIRE_AFTER_MS: Final = {"temperature": 300_000, "power": 60_000, "link": 1_800_000}
-RESOLVE_AFTER_MS: Final = {"temperature": 300_000, "offline": 0}
+    "offline": Rule(
+        offline, ("duty",), "机柜离线",
+        fire_after_ms=lambda s: s.offline_hold_s * 1000, resolve_after_ms=hold(0),
+        means_offline=True, inhibited_while_offline=False,
+    ),
+    "opened": Rule(
+        opened, ("duty", "guardian"), "柜门被打开或AED被取出",
+        resolve_after_ms=lambda s: s.opened_clear_s * 1000, not_ready_rank=5,
+    ),
+    "aed_missing": Rule(aed_missing, ("duty",), "AED未归还或使用后未补充", not_ready_rank=1),
+    "temperature": Rule(
+        temperature, ("guardian", "duty"), "柜内温度超出AED工作范围",
+        fire_after_ms=hold(300_000), resolve_after_ms=hold(300_000), not_ready_rank=3,
+    ),
+    "expired": Rule(
+        expired, ("guardian", "technician"), "电极片或AED电池已过期", not_ready_rank=2
+    ),
+    "expiring": Rule(expiring, ("guardian", "technician"), "电极片或AED电池即将过期"),
+    "power": Rule(
+        power, ("guardian",), "市电中断且备用电池电量低",
+        fire_after_ms=hold(60_000), not_ready_rank=4,
+    ),
+    "door_ajar": Rule(door_ajar, ("guardian",), "柜门长时间未关闭"),
+    # operator only: the webhook and the dashboards
+    "link": Rule(link_health, (), "网络信号或时钟异常", fire_after_ms=hold(1_800_000)),
+}  # fmt: skip

@@ -13,7 +13,7 @@ from typing import Any, Final
 import aiohttp
 import msgspec
 
-from aedfleet.alerts.engine import AlertEngine, Silence
+from aedfleet.alerts.engine import OPEN_KINDS, OPEN_STATES, AlertEngine, Silence
 from aedfleet.alerts.rules import RULES, Settings
 from aedfleet.alerts.store import AlertStore
 from aedfleet.collector import lineprotocol as lp
@@ -27,7 +27,7 @@ from aedfleet.notify.aliyun import AliyunNotifier
 from aedfleet.notify.demo_outbox import FileOutboxNotifier
 from aedfleet.notify.dispatcher import Dispatcher
 from aedfleet.notify.http import check_url
-from aedfleet.notify.messages import OPEN_KINDS, Notification, Notifier, Transition
+from aedfleet.notify.messages import Notification, Notifier, Transition
 from aedfleet.notify.router import Router, RoutingConfig
 from aedfleet.notify.text import compose
 from aedfleet.notify.twilio import TwilioNotifier
@@ -228,7 +228,10 @@ class Alerting:
 
     def _queue(self, transition: Transition, now_ms: int) -> None:
         cabinet = self.inventory.get(transition.cabinet_id)
-        text = compose(transition, cabinet, language=self.config.notify.language,
+        rule = RULES.get(transition.rule)  # none for an audit fact
+        routes = rule.routes if rule is not None else ()
+        text = compose(transition, cabinet, what_zh=rule.text_zh if rule is not None else "",
+                       language=self.config.notify.language,
                        utc_offset_minutes=self.config.fleet.utc_offset_minutes)  # fmt: skip
 
         def notification(recipient: str) -> Notification:
@@ -238,7 +241,7 @@ class Alerting:
             )  # fmt: skip
 
         if "sms" in self._channels():
-            deliveries, over_budget = self.router.deliveries(transition, cabinet, now_ms)
+            deliveries, over_budget = self.router.deliveries(transition, routes, cabinet, now_ms)
             for delivery in deliveries:
                 self.store.sends.enqueue(notification(delivery.recipient), "sms",
                                    delivery.not_before_ms, now_ms)  # fmt: skip
@@ -284,7 +287,7 @@ class Alerting:
         return [
             msgspec.to_builtins(alert)
             for alert in self.engine.alerts.values()
-            if alert.state in ("firing", "acknowledged")
+            if alert.state in OPEN_STATES
         ]
 
     def acknowledge(self, cabinet_id: str, rule: str, by: str) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
-from aedfleet.alerts.engine import Alert, AlertEngine
+from aedfleet.alerts.engine import OPEN_STATES, Alert, AlertEngine
 from aedfleet.alerts.rules import RULES
 from aedfleet.alerts.state import CabinetState, days_until
 from aedfleet.collector import lineprotocol as lp
@@ -31,7 +31,7 @@ def open_alerts(engine: AlertEngine, cabinet_id: str) -> list[Alert]:
         alert
         for rule in RULES
         if (alert := engine.alerts.get((cabinet_id, rule))) is not None
-        and alert.state in ("firing", "acknowledged")
+        and alert.state in OPEN_STATES
     ]
     return sorted(found, key=lambda a: SEVERITY_ORDER.index(a.severity)
                   if a.severity in SEVERITY_ORDER else len(SEVERITY_ORDER))  # fmt: skip

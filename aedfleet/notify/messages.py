@@ -7,14 +7,13 @@ nothing in notify/ imports alerts/.
 
 from __future__ import annotations
 
-from typing import Final, Literal, Protocol
+from typing import Literal, Protocol
 
 import msgspec
 
 Severity = Literal["critical", "high", "warning", "info"]
+Role = Literal["duty", "guardian", "technician"]  # who is told of a rule's alerts
 TransitionKind = Literal["firing", "repeat", "escalated", "acknowledged", "resolved", "info"]
-# after a transition of one of these kinds the alert is open (firing or acknowledged)
-OPEN_KINDS: Final = ("firing", "repeat", "escalated", "acknowledged")
 
 
 class Transition(msgspec.Struct, frozen=True):
