@@ -14,7 +14,8 @@ from typing import Final, Literal
 
 import msgspec
 
-from aedfleet.alerts.rules import RULES, Finding, Rule, Settings, near_a_limit
+from aedfleet.alerts.rules import RULES, Finding, Rule, near_a_limit
+from aedfleet.alerts.settings import Settings
 from aedfleet.alerts.state import CabinetState, first_sighting, fold
 from aedfleet.collector import protocol as p
 from aedfleet.notify.messages import Severity, Transition, TransitionKind

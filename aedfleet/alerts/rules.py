@@ -12,34 +12,9 @@ from typing import Final, NamedTuple
 
 import msgspec
 
+from aedfleet.alerts.settings import Settings
 from aedfleet.alerts.state import CabinetState, days_until
 from aedfleet.notify.messages import Role, Severity
-
-
-class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Thresholds, for the fleet or (as overrides) for one cabinet."""
-
-    repeat_critical_s: int = 300  # a critical alert repeats until acknowledged
-    opened_clear_s: int = 30  # door shut and AED back this long before "opened" resolves
-    aed_missing_after_s: int = 3600
-    door_ajar_after_s: int = 600
-    heartbeat_s: int = 300  # telemetry interval: offline after `missed_heartbeats` of them
-    missed_heartbeats: int = 3
-    # a stopping broker sends every cabinet's last will just before it drops the collector:
-    # offline is held this long, so the collector sees the broker go before any of them fires
-    offline_hold_s: int = 30
-    sleep_grace_s: int = 600  # a sleeping cabinet is late only this long after its wake time
-    temp_low_c: float = 0.0
-    temp_high_c: float = 50.0
-    temp_band_c: float = 1.0  # back in range only this far inside it
-    heater_fail_after_s: int = 1800  # heater on, still below range this long
-    batt_low_v: float = 11.8
-    batt_ok_v: float = 12.2
-    rssi_weak_dbm: int = -85
-    rssi_ok_dbm: int = -80
-    reconnects_warn: int = 20  # since boot
-    expiry_warn_days: tuple[int, ...] = (90, 60, 30)
-    utc_offset_minutes: int = 480
 
 
 class Finding(msgspec.Struct, frozen=True):

@@ -14,12 +14,12 @@ import aiohttp
 import msgspec
 
 from aedfleet.alerts.engine import OPEN_KINDS, OPEN_STATES, AlertEngine, Silence
-from aedfleet.alerts.rules import RULES, Settings
+from aedfleet.alerts.rules import RULES
 from aedfleet.alerts.store import AlertStore
 from aedfleet.collector import lineprotocol as lp
 from aedfleet.collector import protocol as p
 from aedfleet.collector.clock import wall_ms
-from aedfleet.collector.config import CollectorConfig, ConfigError
+from aedfleet.collector.config import CollectorConfig, ConfigError, settings_from
 from aedfleet.collector.enrich import PointEncoder
 from aedfleet.collector.inventory import Inventory
 from aedfleet.collector.snapshot import Snapshots
@@ -49,21 +49,6 @@ class OperatorError(ValueError):
 def _chunks(items: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(items), SLICE):
         yield items[start : start + SLICE]
-
-
-def settings_from(config: CollectorConfig) -> tuple[Settings, dict[str, Settings]]:
-    """The fleet's thresholds and each overridden cabinet's; a bad key fails at start-up."""
-    alerts = msgspec.to_builtins(config.alerts)
-    names = set(Settings.__struct_fields__)
-    fleet = {k: v for k, v in alerts.items() if k in names}
-    fleet["utc_offset_minutes"] = config.fleet.utc_offset_minutes
-    overrides = {}
-    for cabinet_id, values in config.alerts.cabinets.items():
-        try:
-            overrides[cabinet_id] = msgspec.convert({**fleet, **values}, Settings)
-        except msgspec.ValidationError as error:
-            raise ConfigError(f"[alerts.cabinets.{cabinet_id}]: {error}") from error
-    return msgspec.convert(fleet, Settings), overrides
 
 
 def check_notify(config: CollectorConfig) -> None:

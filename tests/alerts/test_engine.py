@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Callable
 
 from aedfleet.alerts.engine import AlertEngine, Silence
-from aedfleet.alerts.rules import Settings
+from aedfleet.alerts.settings import Settings
 from aedfleet.collector import protocol as p
 from aedfleet.notify.messages import Transition
 

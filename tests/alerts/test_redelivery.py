@@ -9,7 +9,7 @@ from pathlib import Path
 import msgspec
 
 from aedfleet.alerts.engine import AlertEngine
-from aedfleet.alerts.rules import Settings
+from aedfleet.alerts.settings import Settings
 from aedfleet.alerts.state import SEQ_WINDOW
 from aedfleet.alerts.store import AlertStore
 from aedfleet.collector import protocol as p

@@ -14,7 +14,8 @@ from aedfleet.alerts import engine as engine_module
 from aedfleet.alerts import rules as rules_module
 from aedfleet.alerts import shell
 from aedfleet.alerts.engine import AlertEngine
-from aedfleet.alerts.rules import RULES, Finding, Rule, Settings, hold
+from aedfleet.alerts.rules import RULES, Finding, Rule, hold
+from aedfleet.alerts.settings import Settings
 from aedfleet.alerts.state import CabinetState
 from aedfleet.collector import protocol as p
 from aedfleet.collector.inventory import Cabinet
