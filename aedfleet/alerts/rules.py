@@ -13,7 +13,8 @@ from typing import Final, NamedTuple
 import msgspec
 
 from aedfleet.alerts.settings import Settings
-from aedfleet.alerts.state import CabinetState, days_until
+from aedfleet.alerts.state import CabinetState
+from aedfleet.collector.clock import days_until
 from aedfleet.notify.messages import Role, Severity
 
 

@@ -14,8 +14,9 @@ from typing import Final
 
 from aedfleet.alerts.engine import OPEN_STATES, Alert, AlertEngine
 from aedfleet.alerts.rules import RULES
-from aedfleet.alerts.state import CabinetState, days_until
+from aedfleet.alerts.state import CabinetState
 from aedfleet.collector import lineprotocol as lp
+from aedfleet.collector.clock import days_until
 from aedfleet.collector.enrich import PointEncoder
 from aedfleet.collector.inventory import Inventory
 
