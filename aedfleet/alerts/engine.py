@@ -14,7 +14,7 @@ from typing import Final, Literal
 
 import msgspec
 
-from aedfleet.alerts.rules import RULES, Finding, Rule, near_a_limit
+from aedfleet.alerts.rules import RULES, Finding, Rule
 from aedfleet.alerts.settings import Settings
 from aedfleet.alerts.state import CabinetState, first_sighting, fold
 from aedfleet.collector import protocol as p
@@ -81,6 +81,7 @@ class AlertEngine:
         # the rules that mean offline are judged first: whether a cabinet is offline decides
         # whether the others may fire (a stable sort: the catalogue's order otherwise)
         self._rules = sorted(RULES.items(), key=lambda item: not item[1].means_offline)
+        self._nearness = tuple(r.near_limit for r in RULES.values() if r.near_limit is not None)
 
     def settings_for(self, cabinet_id: str) -> Settings:
         return self.overrides.get(cabinet_id, self.settings)
@@ -104,11 +105,7 @@ class AlertEngine:
         if type(message) is p.Telemetry:
             before = _switches(state)
             fold(state, message, at_ms)
-            if (
-                before != _switches(state)
-                or message.id in self._open
-                or near_a_limit(state, self.settings_for(message.id))
-            ):
+            if before != _switches(state) or message.id in self._open or self._near_a_limit(state):
                 self.dirty.add(message.id)
             return []
         audit = fold(state, message, at_ms)
@@ -119,6 +116,13 @@ class AlertEngine:
         if not isinstance(message, p.Telemetry):
             transitions += self._evaluate(state, at_ms)
         return transitions
+
+    def _near_a_limit(self, state: CabinetState) -> bool:
+        settings = self.settings_for(state.cabinet_id)
+        for near in self._nearness:  # noqa: SIM110 - a plain loop: every telemetry message
+            if near(state, settings):
+                return True
+        return False
 
     def broker_connected(self, connected: bool, now_ms: int) -> None:
         if not connected:

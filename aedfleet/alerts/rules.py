@@ -131,18 +131,27 @@ def link_health(s: CabinetState, cfg: Settings, _now: int, firing: bool) -> Find
     return None
 
 
-def near_a_limit(s: CabinetState, cfg: Settings) -> bool:
-    """Whether a telemetry reading is close enough to a threshold that the rules must look
-    again; ordinary readings (most of them) need no evaluation until the periodic sweep."""
+# Whether a telemetry reading is close enough to a rule's threshold that the rules must look
+# again; ordinary readings (most of them) need no evaluation until the periodic sweep.
+Nearness = Callable[[CabinetState, Settings], bool]
+
+
+def temperature_near(s: CabinetState, cfg: Settings) -> bool:
     if s.temp_c is not None and not (
         cfg.temp_low_c + cfg.temp_band_c <= s.temp_c <= cfg.temp_high_c - cfg.temp_band_c
     ):
         return True
-    if not s.mains and s.batt_v is not None and s.batt_v < cfg.batt_ok_v:
-        return True
+    return bool(s.fault)
+
+
+def power_near(s: CabinetState, cfg: Settings) -> bool:
+    return not s.mains and s.batt_v is not None and s.batt_v < cfg.batt_ok_v
+
+
+def link_near(s: CabinetState, cfg: Settings) -> bool:
     if s.rssi_dbm is not None and s.rssi_dbm < cfg.rssi_ok_dbm:
         return True
-    return s.reconnects >= cfg.reconnects_warn or not s.synced or bool(s.fault)
+    return s.reconnects >= cfg.reconnects_warn or not s.synced
 
 
 def hold(ms: int) -> Callable[[Settings], int]:
@@ -165,6 +174,8 @@ class Rule(NamedTuple):
     means_offline: bool = False
     inhibited_while_offline: bool = True
     not_ready_rank: int | None = None  # open, it makes the cabinet not ready; lowest rank says why
+    # for a rule judging telemetry readings: whether one is near its limit (see Nearness)
+    near_limit: Nearness | None = None
 
 
 RULES: Final[dict[str, Rule]] = {
@@ -181,6 +192,7 @@ RULES: Final[dict[str, Rule]] = {
     "temperature": Rule(
         temperature, ("guardian", "duty"), "柜内温度超出AED工作范围",
         fire_after_ms=hold(300_000), resolve_after_ms=hold(300_000), not_ready_rank=3,
+        near_limit=temperature_near,
     ),
     "expired": Rule(
         expired, ("guardian", "technician"), "电极片或AED电池已过期", not_ready_rank=2
@@ -188,9 +200,11 @@ RULES: Final[dict[str, Rule]] = {
     "expiring": Rule(expiring, ("guardian", "technician"), "电极片或AED电池即将过期"),
     "power": Rule(
         power, ("guardian",), "市电中断且备用电池电量低",
-        fire_after_ms=hold(60_000), not_ready_rank=4,
+        fire_after_ms=hold(60_000), not_ready_rank=4, near_limit=power_near,
     ),
     "door_ajar": Rule(door_ajar, ("guardian",), "柜门长时间未关闭"),
     # operator only: the webhook and the dashboards
-    "link": Rule(link_health, (), "网络信号或时钟异常", fire_after_ms=hold(1_800_000)),
+    "link": Rule(
+        link_health, (), "网络信号或时钟异常", fire_after_ms=hold(1_800_000), near_limit=link_near
+    ),
 }  # fmt: skip
