@@ -269,14 +269,16 @@ class AlertEngine:
     def _transition(
         self, alert: Alert, kind: TransitionKind, now_ms: int, number: int = 0
     ) -> Transition:
-        silenced = any(
+        return Transition(
+            alert.cabinet_id, alert.rule, kind, alert.severity, alert.summary,
+            alert.since_ms, now_ms, number, self.is_silenced(alert, now_ms),
+        )  # fmt: skip
+
+    def is_silenced(self, alert: Alert, now_ms: int) -> bool:
+        return any(
             s.cabinet_id == alert.cabinet_id and s.rule in ("", alert.rule) and s.until_ms > now_ms
             for s in self.silences
         )
-        return Transition(
-            alert.cabinet_id, alert.rule, kind, alert.severity, alert.summary,
-            alert.since_ms, now_ms, number, silenced,
-        )  # fmt: skip
 
     # --- readiness -------------------------------------------------------------------------
 

@@ -38,13 +38,6 @@ def open_alerts(engine: AlertEngine, cabinet_id: str) -> list[Alert]:
                   if a.severity in SEVERITY_ORDER else len(SEVERITY_ORDER))  # fmt: skip
 
 
-def is_silenced(engine: AlertEngine, alert: Alert, now_ms: int) -> bool:
-    return any(
-        s.cabinet_id == alert.cabinet_id and s.rule in ("", alert.rule) and s.until_ms > now_ms
-        for s in engine.silences
-    )
-
-
 def _alert_fields(alerts: list[Alert], silenced: list[bool]) -> str:
     acked = sum(1 for a in alerts if a.state == "acknowledged")
     worst = alerts[0].severity if alerts else ""
@@ -108,7 +101,7 @@ class Snapshots:
         state, reason = engine.readiness(cabinet_id)
         cabinet = engine.cabinets.get(cabinet_id)
         alerts = open_alerts(engine, cabinet_id)
-        silenced = [is_silenced(engine, a, now_ms) for a in alerts]
+        silenced = [engine.is_silenced(a, now_ms) for a in alerts]
         settings = engine.settings_for(cabinet_id)
         key: tuple[object, ...] = (
             state, reason, tuple((a.rule, a.state, a.severity, a.summary) for a in alerts),
