@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
-from aedfleet.alerts.engine import Alert, AlertEngine
+from aedfleet.alerts.engine import OPEN_STATES, Alert, AlertEngine
 from aedfleet.alerts.rules import RULES
-from aedfleet.alerts.state import CabinetState, days_until
+from aedfleet.alerts.state import CabinetState
 from aedfleet.collector import lineprotocol as lp
+from aedfleet.collector.clock import days_until
 from aedfleet.collector.enrich import PointEncoder
 from aedfleet.collector.inventory import Inventory
 
@@ -31,17 +32,10 @@ def open_alerts(engine: AlertEngine, cabinet_id: str) -> list[Alert]:
         alert
         for rule in RULES
         if (alert := engine.alerts.get((cabinet_id, rule))) is not None
-        and alert.state in ("firing", "acknowledged")
+        and alert.state in OPEN_STATES
     ]
     return sorted(found, key=lambda a: SEVERITY_ORDER.index(a.severity)
                   if a.severity in SEVERITY_ORDER else len(SEVERITY_ORDER))  # fmt: skip
-
-
-def is_silenced(engine: AlertEngine, alert: Alert, now_ms: int) -> bool:
-    return any(
-        s.cabinet_id == alert.cabinet_id and s.rule in ("", alert.rule) and s.until_ms > now_ms
-        for s in engine.silences
-    )
 
 
 def _alert_fields(alerts: list[Alert], silenced: list[bool]) -> str:
@@ -107,7 +101,7 @@ class Snapshots:
         state, reason = engine.readiness(cabinet_id)
         cabinet = engine.cabinets.get(cabinet_id)
         alerts = open_alerts(engine, cabinet_id)
-        silenced = [is_silenced(engine, a, now_ms) for a in alerts]
+        silenced = [engine.is_silenced(a, now_ms) for a in alerts]
         settings = engine.settings_for(cabinet_id)
         key: tuple[object, ...] = (
             state, reason, tuple((a.rule, a.state, a.severity, a.summary) for a in alerts),
