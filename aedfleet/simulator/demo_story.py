@@ -32,7 +32,7 @@ PACES: Final = {
     "day": Pace(pads_at_s=15, emergency_at_s=60, emergency_scale=20, repeat_s=30, gap_s=15,
                 offline_hold_s=10, offline_for_s=20, night_speed=60),
     # the tests' and the impatient visitor's: the whole day in about a minute
-    "short": Pace(pads_at_s=1, emergency_at_s=4, emergency_scale=60, repeat_s=5, gap_s=3,
+    "short": Pace(pads_at_s=1, emergency_at_s=4, emergency_scale=80, repeat_s=5, gap_s=3,
                   offline_hold_s=3, offline_for_s=5, night_speed=300),
 }  # fmt: skip
 

@@ -1,7 +1,8 @@
-"""`aedfleet demo` driven as a visitor would, in an 80 x 24 pseudo-terminal: wait for the
-emergency, see it repeat unacknowledged, type the ack command the demo printed in a second
-"terminal" (the same folder, no flags), see the acknowledgement in the view and no further
-repeat in the outbox; then Ctrl-C, and nothing the demo started is left running."""
+"""`aedfleet demo` driven as a visitor would, in an 80 x 24 pseudo-terminal, at its short pace:
+wait for the emergency, see it repeat unacknowledged, type the ack command the demo printed in
+a second "terminal" (the same folder, no flags), see the acknowledgement in the view and no
+further repeat in the outbox; watch the rest of the day's story (each beat announced, the
+collector seeing it); then Ctrl-C, and nothing the demo started is left running."""
 
 from __future__ import annotations
 
@@ -19,12 +20,15 @@ import pytest
 
 from aedfleet.services import free_port
 from aedfleet.simulator.demo_fleet import demo_inventory
+from aedfleet.simulator.demo_story import PACES, beat_texts, cast
+from aedfleet.simulator.scenario import load_library
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 AEDFLEET = Path(sys.executable).with_name("aedfleet")
 DUTY_OFFICER = "+8613700000000"  # the demo's duty officer: one SMS of each kind
 REPEATED = ("重复提醒", "not yet acknowledged")  # the repeat SMS's mark (zh, en)
+PACE = PACES["short"]
 WITHIN_S = 120.0  # generous: two cores shared with other test runs
 
 
@@ -70,7 +74,7 @@ def _ours(folder: Path) -> list[str]:
     return found
 
 
-def test_a_visitor_acknowledges_the_emergency_and_its_repeats_stop(tmp_path: Path) -> None:
+def test_a_visitor_acknowledges_the_emergency_and_watches_the_day(tmp_path: Path) -> None:
     argv = ["demo", "--pace", "short", "--api-port", str(free_port())]
     child = pexpect.spawn(str(AEDFLEET), argv, cwd=tmp_path, dimensions=(24, 80),
                           encoding="utf-8", timeout=WITHIN_S)  # fmt: skip
@@ -103,15 +107,16 @@ def test_a_visitor_acknowledges_the_emergency_and_its_repeats_stop(tmp_path: Pat
         acked = _seen(child, r"acknowledged by you at (\d\d:\d\d:\d\d): repeats stopped "
                              r"\((\d+) repeat SMS before\)")  # fmt: skip
         acked_at, repeats = acked.group(1), int(acked.group(2))
-        # the collector's clock runs on past two more repeat periods (pace short: 5 s)...
+        # the collector's clock runs on past two more repeat periods...
         while True:
             now = _seen(child, r"ops clock (\d\d:\d\d:\d\d)").group(1)
-            if (_seconds(now) - _seconds(acked_at)) % 86_400 > 2 * 5 + 1:
+            if (_seconds(now) - _seconds(acked_at)) % 86_400 > 2 * PACE.repeat_s + 1:
                 break
         # ... and still says so, and the outbox holds no repeat beyond those before the ack
         child.expect(rf"repeats stopped \({repeats} repeat SMS before\)")
         assert _repeat_sms(outbox, name) == repeats
 
+        child.expect("that was the day")  # the rest of the story
         child.sendintr()
         child.expect(pexpect.EOF)
         child.close()
@@ -126,4 +131,18 @@ def test_a_visitor_acknowledges_the_emergency_and_its_repeats_stop(tmp_path: Pat
     for left in workdir.rglob("*"):
         if left.is_file() and left.stat().st_size < 50_000_000:
             assert token.encode() not in left.read_bytes(), left
-    assert "broker closed the connection" not in (workdir / "collector.log").read_text()
+    log = (workdir / "collector.log").read_text(encoding="utf-8")
+    assert "broker closed the connection" not in log  # the services outlived the shutdown
+    # each beat was announced as it started, and the collector saw what it did
+    the = cast(demo_inventory())
+    pads_days = load_library()["pads_expiring"].pads_expire_in_days or 0
+    screen = (tmp_path / "screen.log").read_text(encoding="utf-8")
+    for beat, text in beat_texts(the, PACE, pads_days).items():
+        assert text in screen, beat
+    for seen in (
+        f"firing {the.pads.id} expiring: pads expire",
+        f"firing {the.offline.id} offline",
+        f"resolved {the.offline.id} offline",
+        f"firing {the.night.id} temperature",
+    ):
+        assert f"alert {seen}" in log
