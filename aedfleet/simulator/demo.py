@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import datetime
 import logging
+import shutil
 import signal
 import socket
 import time
@@ -33,6 +34,8 @@ from aedfleet.simulator.fleet import FleetRunner
 from aedfleet.simulator.plan import plan_fleet
 from aedfleet.simulator.scenario import load_library, timeline
 from aedfleet.simulator.simulation import collector_config
+
+log = logging.getLogger("aedfleet.demo")
 
 DEMO_SEED: Final = 2026
 API_PORT: Final = 9108  # the collector's usual port: `aedfleet alerts` finds it with no flags
@@ -75,6 +78,9 @@ class Demo:
         self.library = load_library()
         self.the = cast(cabinets)
         self.clock = SimClock()
+        # each demo tells its day afresh: no alert, cabinet state or SMS of an earlier one
+        shutil.rmtree(workdir / "state", ignore_errors=True)
+        (workdir / "sms-outbox.txt").unlink(missing_ok=True)
         inventory = workdir / "inventory.csv"
         write_inventory(inventory, cabinets)
         config = collector_config_for(services, workdir, inventory, http, pace)
@@ -89,12 +95,11 @@ class Demo:
                                  workdir=workdir, telemetry_s=60)  # fmt: skip
         self.fleet.cabinets[self.the.night.id].config["telemetry_s"] = NIGHT_TELEMETRY_S
         self.texts = beat_texts(self.the, pace, self._pads_days())
-        self.started = time.monotonic()
+        self.started = time.monotonic()  # again once the fleet is up: the story starts there
         self.beats: list[str] = []
         self.watched: dict[str, Any] | None = None  # the emergency's opened alert, last seen
         self.watched_resolved = False
         self.outbox = workdir / "sms-outbox.txt"
-        self.outbox.unlink(missing_ok=True)  # this run's messages only
 
     def _pads_days(self) -> int:
         return self.library["pads_expiring"].pads_expire_in_days or 20
@@ -103,10 +108,11 @@ class Demo:
         collector = asyncio.create_task(self.collector.run(stop))
         await asyncio.wait_for(self.collector.subscribed(), 30)
         await self.fleet.start()
+        self.started = time.monotonic()
         story = asyncio.create_task(self._story())
         console = console or Console()
         try:
-            with Live(console=console, refresh_per_second=2, vertical_overflow="crop",
+            with Live(console=console, auto_refresh=False, vertical_overflow="crop",
                       get_renderable=lambda: self.view(console)) as live:  # fmt: skip
                 while not stop.is_set():
                     live.refresh()
@@ -129,6 +135,13 @@ class Demo:
         await asyncio.sleep(max(0.0, self.started + real_s - time.monotonic()))
 
     async def _story(self) -> None:
+        try:
+            await self._beats()
+        except Exception as error:  # the fleet and the collector go on; the visitor is told
+            log.exception("the demo's story stopped")
+            self.beats.append(f"{self._elapsed()} the story stopped: {error!a} (collector.log)")
+
+    async def _beats(self) -> None:
         pace = self.pace
         self._beat("morning")
         await self._at(pace.pads_at_s)
