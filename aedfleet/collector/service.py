@@ -24,7 +24,7 @@ from aedfleet.alerts.shell import Alerting
 from aedfleet.collector import lineprotocol as lp
 from aedfleet.collector.batch import Batcher
 from aedfleet.collector.clock import wall_ms
-from aedfleet.collector.config import CollectorConfig, Identity
+from aedfleet.collector.config import CollectorConfig
 from aedfleet.collector.enrich import PointEncoder
 from aedfleet.collector.flush import Flusher
 from aedfleet.collector.http_api import access_from, serve
@@ -32,13 +32,13 @@ from aedfleet.collector.influx import InfluxWriter
 from aedfleet.collector.inventory import Inventory
 from aedfleet.collector.metric_table import metric_values
 from aedfleet.collector.metrics import registry_for
-from aedfleet.collector.mqtt import EVENT_SOURCE, NO_ACK, TELEMETRY_SOURCE, AckToken, MqttSource
+from aedfleet.collector.mqtt import NO_ACK, AckToken
 from aedfleet.collector.pipeline import Duplicate, Pipeline, Rejected, Stored
 from aedfleet.collector.ratelog import RateLimiter
 from aedfleet.collector.sink import Sink
+from aedfleet.collector.sources import Sources
 from aedfleet.collector.spool import Spool
 from aedfleet.collector.supervisor import supervise
-from aedfleet.collector.topics import subscription
 from aedfleet.collector.validate import Rejection, Validator
 
 log = logging.getLogger("aedfleet.collector")
@@ -75,26 +75,7 @@ class Collector:
         spool = Spool(Path(config.spool.dir), config.spool.max_bytes)
         self.sink = Sink(spool, config.spool.max_bytes, self.registry)
         self._flusher = Flusher(self._batcher, self.sink.store, self._ack)
-        mqtt = config.mqtt
-
-        def source(name: str, who: Identity, kinds: tuple[str, ...]) -> MqttSource:
-            return MqttSource(
-                name=name,
-                url=mqtt.url,
-                client_id=who.client_id,
-                subscriptions=[mqtt.shared_group + subscription(k, mqtt.prefix) for k in kinds],
-                handler=self._on_message,
-                room=self._flusher.wait_for_room,
-                username=who.username,
-                password=mqtt.password,
-                ca_file=mqtt.ca_file,
-                keepalive_s=mqtt.keepalive_s,
-            )
-
-        # events have their own connection: a door opening never queues behind telemetry
-        telemetry, events = mqtt.identities()
-        self.source = source(TELEMETRY_SOURCE, telemetry, ("telemetry",))
-        self.event_source = source(EVENT_SOURCE, events, ("event", "status"))
+        self.sources = Sources(config.mqtt, self._on_message, self._flusher.wait_for_room)
         self.alerting = Alerting(config, inventory, encoder, self._write_internal, clock)
         self._access = access_from(config.http)  # a weak token fails here, at start-up
 
@@ -133,18 +114,12 @@ class Collector:
         )
 
     def _ack(self, tokens: list[AckToken]) -> None:
-        # each source skips tokens of other connections: their generation never matches
-        self.source.ack(t for t in tokens if t.source == TELEMETRY_SOURCE)
-        self.event_source.ack(t for t in tokens if t.source == EVENT_SOURCE)
+        self.sources.ack(tokens)
 
     async def subscribed(self) -> None:
         """Wait until both connections are up and subscribed: from then on nothing a cabinet
         publishes is missed (a first start has no persistent session to queue it)."""
-        await self.source.subscribed.wait()
-        await self.event_source.subscribed.wait()
-
-    def _broker_up(self) -> bool:
-        return self.source.connected.is_set() and self.event_source.connected.is_set()
+        await self.sources.subscribed()
 
     # --- the asyncio loop ---------------------------------------------------------------
 
@@ -168,11 +143,8 @@ class Collector:
 
             backfill = start("backfill", self.sink.backfill)
             writer = start("writer", self._flusher.run)
-            sources = [
-                start(TELEMETRY_SOURCE, self.source.run),
-                start(EVENT_SOURCE, self.event_source.run),
-            ]
-            alerting = start("alerting", lambda: self.alerting.run(session, self._broker_up))
+            sources = [start(source.name, source.run) for source in self.sources.both]
+            alerting = start("alerting", lambda: self.alerting.run(session, self.sources.up))
             log.info("collector running; spool holds %d batches", len(self.sink.spool))
             await stop.wait()
             log.info("stopping: finishing what was taken from the broker")
@@ -183,8 +155,7 @@ class Collector:
             for task in (*sources, alerting):
                 task.cancel()
             await asyncio.gather(*sources, alerting, return_exceptions=True)
-            await self.source.stop()
-            await self.event_source.stop()
+            await self.sources.stop()
             backfill.cancel()
             await asyncio.gather(backfill, return_exceptions=True)
             self.alerting.close()
@@ -196,11 +167,8 @@ class Collector:
     def health(self) -> dict[str, Any]:
         spool = self.sink.spool
         return {
-            "mqtt_connected": self._broker_up(),
-            "sources": {
-                source.name: source.connected.is_set()
-                for source in (self.source, self.event_source)
-            },
+            "mqtt_connected": self.sources.up(),
+            "sources": self.sources.connected(),
             "influx": "down" if self.sink.influx_down else "ok",
             "queue_depth": self._batcher.pending,
             "spool_batches": len(spool),
@@ -211,7 +179,7 @@ class Collector:
         return metric_values(
             self.pipeline.counts,
             self.sink,
-            (self.source, self.event_source),
+            self.sources.both,
             self.task_restarts,
             self.alerting,
             self.health(),
