@@ -10,6 +10,7 @@ from aedfleet.cli.broker import broker_group
 from aedfleet.cli.collect import collect
 from aedfleet.cli.dashboards import dashboards
 from aedfleet.cli.demo import demo
+from aedfleet.cli.deploy import deploy
 from aedfleet.cli.firmware import firmware
 from aedfleet.cli.simulate import simulate
 
@@ -22,5 +23,5 @@ def main() -> None:
     """
 
 
-for command in (collect, demo, simulate, dashboards, firmware, broker_group, alerts):
+for command in (collect, demo, simulate, dashboards, firmware, broker_group, alerts, deploy):
     main.add_command(command)

@@ -1,0 +1,33 @@
+"""Where a deployment lives on the server: the paths the units, the broker configuration and
+`collector.toml` refer to. `root` is `/` on the server; a test stages it under a folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+COLLECTOR_UNIT: Final = "aedfleet-collector.service"
+MOSQUITTO_UNIT: Final = "aedfleet-mosquitto.service"
+# systemd's StateDirectory=/LogsDirectory= names, under /var/lib and /var/log
+COLLECTOR_STATE: Final = "aedfleet"
+MOSQUITTO_STATE: Final = "aedfleet-mosquitto"
+MOSQUITTO_LOGS: Final = "aedfleet-mosquitto"
+
+
+class Layout:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.etc = root / "etc" / "aedfleet"
+        self.broker = self.etc / "broker"
+        self.collector_toml = self.etc / "collector.toml"
+        self.environment = self.etc / "aedfleet.env"
+        self.inventory = self.etc / "inventory.csv"
+        self.units = root / "etc" / "systemd" / "system"
+        self.sysusers = root / "etc" / "sysusers.d" / "aedfleet.conf"
+        self.state = root / "var" / "lib" / COLLECTOR_STATE
+        self.mosquitto_state = root / "var" / "lib" / MOSQUITTO_STATE
+        self.mosquitto_log = root / "var" / "log" / MOSQUITTO_LOGS / "mosquitto.log"
+
+    def inside(self, other_root: Path, path: Path) -> Path:
+        """The same place under another root (the --out folder for a server's path)."""
+        return other_root / path.relative_to(self.root)
