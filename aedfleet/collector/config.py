@@ -69,6 +69,15 @@ class InfluxConfig(_Section, frozen=True):
     queue_capacity: _Positive = 50_000  # lines held in memory before the broker is paused
 
 
+class RetentionConfig(_Section, frozen=True):
+    """How long InfluxDB keeps what (docs/storage.md); made so by the collector at start."""
+
+    enabled: bool = True
+    raw: str = "396d"  # everything, telemetry included: about 13 months
+    long: str = "3650d"  # events, status, alerts, notifications, readiness, dead letters
+    aggregates: list[str] = msgspec.field(default_factory=lambda: ["1h", "1d"])  # forever
+
+
 class SpoolConfig(_Section, frozen=True):
     dir: str = ".run/collector/spool"
     max_bytes: _Positive = 512 * 1024 * 1024
@@ -142,6 +151,7 @@ class AlertsConfig(_Section, frozen=True):
 class CollectorConfig(_Section, frozen=True):
     mqtt: MqttConfig = msgspec.field(default_factory=MqttConfig)
     influx: InfluxConfig = msgspec.field(default_factory=InfluxConfig)
+    retention: RetentionConfig = msgspec.field(default_factory=RetentionConfig)
     spool: SpoolConfig = msgspec.field(default_factory=SpoolConfig)
     fleet: FleetConfig = msgspec.field(default_factory=FleetConfig)
     http: HttpConfig = msgspec.field(default_factory=HttpConfig)

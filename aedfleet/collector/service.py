@@ -38,6 +38,7 @@ from aedfleet.collector.mqtt import EVENT_SOURCE, NO_ACK, TELEMETRY_SOURCE, AckT
 from aedfleet.collector.pipeline import Pipeline
 from aedfleet.collector.protocol import Config
 from aedfleet.collector.ratelog import RateLimiter
+from aedfleet.collector.retention import keep_storage
 from aedfleet.collector.spool import Spool
 from aedfleet.collector.supervisor import supervise
 from aedfleet.collector.topics import subscription
@@ -177,6 +178,9 @@ class Collector:
                 timeout_s=influx.timeout_s,
             )
             http = await self._start_http()
+            storage = asyncio.create_task(  # retention policies and aggregates: docs/storage.md
+                keep_storage(self.writer, influx.database, self.config.retention)
+            )
 
             def start(name: str, work: Callable[[], Any]) -> asyncio.Task[None]:
                 return asyncio.create_task(supervise(name, work, self.task_restarts))
@@ -202,7 +206,8 @@ class Collector:
             await self.source.stop()
             await self.event_source.stop()
             backfill.cancel()
-            await asyncio.gather(backfill, return_exceptions=True)
+            storage.cancel()
+            await asyncio.gather(backfill, storage, return_exceptions=True)
             self.alerting.close()
             if http is not None:
                 await http.cleanup()

@@ -20,7 +20,7 @@ from aedfleet.deploy.layout import COLLECTOR_UNIT, MOSQUITTO_UNIT
 from aedfleet.services import LocalServices, ManagedProcess, free_port, mqtt_answers
 from tests.deploy.staging import CABINETS, environment_file, exec_start, run_deploy
 from tests.support.fake_providers import TWILIO_SID, TWILIO_TOKEN, FakeTwilio
-from tests.support.harness import wait_for
+from tests.support.harness import rows_so_far, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 DUTY = "+8613700000001"
@@ -97,6 +97,13 @@ def test_units_run_as_written_and_a_door_opening_reaches_the_sms_provider(
             assert twilio.rejected == []
             texts = [r["body"] for r in twilio.delivered() if r["to"] == DUTY]
             assert "door opened" in texts[0] and CABINETS[0] in texts[0]
+            # the collector made the retention policies at start (docs/storage.md)
+            show = 'SHOW RETENTION POLICIES ON "deploy_e2e"'
+
+            def policies() -> set[str]:
+                return {r["name"] for r in rows_so_far(services.influxdb.url, "deploy_e2e", show)}
+
+            wait_for(lambda: {"long", "forever"} <= policies(), 30, "retention policies")
         finally:
             if cabinet is not None:
                 cabinet.disconnect()
