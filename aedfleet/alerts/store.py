@@ -16,6 +16,7 @@ from typing import Final
 import msgspec
 
 from aedfleet.alerts.engine import Alert, AlertEngine, Silence
+from aedfleet.alerts.migrations import migrate, refuse_newer
 from aedfleet.alerts.state import CabinetState
 from aedfleet.notify.base import Notification
 
@@ -54,10 +55,12 @@ class AlertStore:
         os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
         path.chmod(0o600)
         self._db = sqlite3.connect(path, isolation_level=None)
+        refuse_newer(self._db, path)  # before anything writes: a downgrade never corrupts
         self._saved_silences: list[Silence] = []
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        self._db.executescript(SCHEMA)  # version 1 (aedfleet/alerts/migrations.py)
+        migrate(self._db)
         # a send cut short by a crash may have reached the provider: never repeat it blindly
         self._db.execute("UPDATE notifications SET status = 'unknown' WHERE status = 'sending'")
 

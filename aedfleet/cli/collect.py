@@ -34,6 +34,7 @@ def collect(config_path: Path | None, verbose: bool, log_format: str) -> None:
 
     Example: AEDFLEET_INFLUX_PASSWORD=secret aedfleet collect --config aedfleet.toml
     """
+    from aedfleet.alerts.migrations import StoreVersionError
     from aedfleet.collector.config import ConfigError, load_config
     from aedfleet.collector.inventory import InventoryError, load_inventory
     from aedfleet.collector.service import Collector
@@ -44,7 +45,7 @@ def collect(config_path: Path | None, verbose: bool, log_format: str) -> None:
         config = load_config(config_path)
         inventory = load_inventory(Path(config.fleet.inventory))
         collector = Collector(config, inventory)
-    except (ConfigError, InventoryError, OSError, ValueError) as error:
+    except (ConfigError, InventoryError, OSError, ValueError, StoreVersionError) as error:
         raise click.ClickException(str(error)) from error
     import asyncio
 
