@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from aedfleet.cli.alerts import alerts
+from aedfleet.cli.backup import backup, restore
 from aedfleet.cli.broker import broker_group
 from aedfleet.cli.collect import collect
 from aedfleet.cli.dashboards import dashboards
@@ -23,5 +24,16 @@ def main() -> None:
     """
 
 
-for command in (collect, demo, simulate, dashboards, firmware, broker_group, alerts, deploy):
+for command in (
+    collect,
+    demo,
+    simulate,
+    dashboards,
+    firmware,
+    broker_group,
+    alerts,
+    deploy,
+    backup,
+    restore,
+):
     main.add_command(command)
