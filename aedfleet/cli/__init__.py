@@ -12,6 +12,7 @@ from aedfleet.cli.collect import collect
 from aedfleet.cli.dashboards import dashboards
 from aedfleet.cli.demo import demo
 from aedfleet.cli.deploy import deploy
+from aedfleet.cli.doctor import doctor
 from aedfleet.cli.firmware import firmware
 from aedfleet.cli.simulate import simulate
 
@@ -35,5 +36,6 @@ for command in (
     deploy,
     backup,
     restore,
+    doctor,
 ):
     main.add_command(command)

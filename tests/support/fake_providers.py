@@ -121,8 +121,18 @@ class FakeTwilio(FakeProvider):
                 {"to": form["To"], "body": form["Body"]}, {"sid": f"SM{len(self.requests):032d}"}
             )
 
+        async def account(request: web.Request) -> web.Response:
+            """GET /2010-04-01/Accounts/{AccountSid}.json: fetch the account, sends nothing;
+            401 (error 20003) for a wrong SID or token."""
+            expected = base64.b64encode(f"{TWILIO_SID}:{TWILIO_TOKEN}".encode()).decode()
+            if (request.match_info["sid"] != TWILIO_SID
+                    or request.headers.get("Authorization") != f"Basic {expected}"):  # fmt: skip
+                return web.json_response({"code": 20003, "message": "Authenticate"}, status=401)
+            return web.json_response({"sid": TWILIO_SID, "status": "active"})
+
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", messages)
+        app.router.add_get("/2010-04-01/Accounts/{sid}.json", account)
         return app
 
 
