@@ -14,6 +14,11 @@ if TYPE_CHECKING:
 
 def readme_text(options: DeployOptions, server: Layout, *, cabinets: int) -> str:
     etc = server.etc
+    doctor = f"{options.aedfleet} doctor --config {server.collector_toml}"
+    backup = (f"{options.aedfleet} backup --config {server.collector_toml} "
+              f"--out {server.state}/backup.tar.gz")  # fmt: skip
+    restore = (f"{options.aedfleet} restore --config {server.collector_toml} "
+               f"{server.state}/backup.tar.gz --replace")  # fmt: skip
     provider = options.sms_provider
     keys = (
         f"""
@@ -70,7 +75,8 @@ Check
 -----
      systemctl status {MOSQUITTO_UNIT} {COLLECTOR_UNIT}
      journalctl -u {COLLECTOR_UNIT} -f        (one logfmt line per event)
-     aedfleet doctor --config {server.collector_toml}
+     sh -c 'set -a; . {server.environment}; exec {doctor}'
+   (one line per check, with what to fix; exit 1 when one fails: run it from monitoring)
 
 Cabinets connect to mqtts://{options.hostnames[0]}:{options.tls_port} with the CA in
 {etc}/broker/ca.crt and their passwords from credentials.json; move ca.key off this host once
@@ -78,8 +84,12 @@ the cabinets' certificates are made (docs/security.md).
 
 Backups and upgrades
 --------------------
-The alert store and spool: `aedfleet backup --config {server.collector_toml} --out FILE`
-(safe while the collector runs), `aedfleet restore` to put it back (docs/storage.md).
+The alert store and spool, safe while the collector runs:
+     sudo -u {COLLECTOR_USER} {backup}
+and back, with the collector stopped:
+     systemctl stop {COLLECTOR_UNIT}
+     {restore}
+     systemctl start {COLLECTOR_UNIT}
 InfluxDB: `influxd backup -portable DIR` (InfluxDB's own tool, docs/storage.md).
 Upgrade: install the new wheel into the same venv, run this deploy command again (it keeps
 every password), copy as in step 3, `systemctl restart {COLLECTOR_UNIT}`; the alert store
