@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from aedfleet.alerts.migrations import CURRENT, StoreVersionError, release
 from aedfleet.alerts.store import AlertStore
 from aedfleet.cli import main
-from aedfleet.notify.base import Notification
+from aedfleet.notify.messages import Notification
 from tests.support.harness import inventory_file
 
 NOTE = Notification(
@@ -38,7 +38,7 @@ def version(path: Path) -> int:
 
 def written_store(path: Path) -> None:
     store = AlertStore(path)
-    store.enqueue(NOTE, "sms", not_before_ms=0, now_ms=1)
+    store.sends.enqueue(NOTE, "sms", not_before_ms=0, now_ms=1)
     store.close()
 
 
@@ -49,8 +49,8 @@ def test_a_store_of_the_first_release_migrates_and_keeps_its_outbox(tmp_path: Pa
     sql(path, "DROP TABLE store_history", "PRAGMA user_version = 0")
     store = AlertStore(path)
     try:
-        assert store.statuses() == {"k1": "pending"}
-        assert [p.notification for p in store.due(now_ms=10)] == [NOTE]
+        assert store.sends.statuses() == {"k1": "pending"}
+        assert [p.notification for p in store.sends.due(now_ms=10)] == [NOTE]
     finally:
         store.close()
     assert version(path) == CURRENT
