@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 
 from aedfleet.collector.clock import wall_ms
-from aedfleet.collector.config import RetentionConfig
+from aedfleet.collector.config import ConfigError, RetentionConfig, load_config
 from aedfleet.collector.influx import InfluxWriter
 from aedfleet.collector.retention import KEPT_LONGER, LONG_RP, ensure_storage, keep_storage
 from aedfleet.influx_query import query
@@ -90,3 +90,8 @@ async def test_telemetry_is_aggregated_after_the_interval_and_events_kept_longer
     assert [r["seq"] for r in kept] == [3]
     assert query(influx, DB, f'SELECT count("seq") FROM "{LONG_RP}"."telemetry"') == []
     assert "event" in KEPT_LONGER and "telemetry" not in KEPT_LONGER
+
+
+def test_a_bad_duration_is_refused_at_start_naming_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"retention\.raw"):
+        load_config(None, {"AEDFLEET_RETENTION_RAW": "13 months"})

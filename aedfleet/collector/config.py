@@ -19,6 +19,7 @@ from aedfleet.alerts.settings import Settings, Thresholds
 from aedfleet.collector.topics import DEFAULT_PREFIX
 
 _Positive = Annotated[int, msgspec.Meta(gt=0)]
+_Duration = Annotated[str, msgspec.Meta(pattern=r"^[1-9][0-9]*[smhdw]$")]  # InfluxQL: 396d
 
 
 class ConfigError(ValueError):
@@ -74,9 +75,9 @@ class RetentionConfig(_Section, frozen=True):
     """How long InfluxDB keeps what (docs/storage.md); made so by the collector at start."""
 
     enabled: bool = True
-    raw: str = "396d"  # everything, telemetry included: about 13 months
-    long: str = "3650d"  # events, status, alerts, notifications, readiness, dead letters
-    aggregates: list[str] = msgspec.field(default_factory=lambda: ["1h", "1d"])  # forever
+    raw: _Duration = "396d"  # everything, telemetry included: about 13 months
+    long: _Duration = "3650d"  # events, status, alerts, notifications, readiness, dead letters
+    aggregates: list[_Duration] = msgspec.field(default_factory=lambda: ["1h", "1d"])  # forever
 
 
 class SpoolConfig(_Section, frozen=True):

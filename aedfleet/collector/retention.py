@@ -89,8 +89,11 @@ def continuous_queries(database: str, config: RetentionConfig) -> dict[str, str]
 def _rows(document: dict[str, Any]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for result in document.get("results", []):
-        if "error" in result:
-            raise InfluxUnavailableError(f"InfluxDB refused: {result['error']}")
+        if "error" in result:  # e.g. a user without admin rights: asking again will not help
+            raise ConfigError(
+                f"InfluxDB refused: {result['error']}; the collector's InfluxDB user needs "
+                "admin rights to make retention policies, or set [retention] enabled = false"
+            )
         for series in result.get("series", []):
             extra = {"series": series.get("name", "")}
             rows += [{**extra, **dict(zip(series["columns"], v, strict=True))}

@@ -30,7 +30,7 @@ from cryptography import x509
 
 from aedfleet.broker.accounts import collector_accounts
 from aedfleet.broker.tls import RENEW_DAYS
-from aedfleet.collector.config import CollectorConfig
+from aedfleet.collector.config import CollectorConfig, ConfigError
 from aedfleet.collector.influx import InfluxUnavailableError, InfluxWriter
 from aedfleet.collector.inventory import InventoryError, load_inventory
 from aedfleet.collector.retention import plan
@@ -210,7 +210,7 @@ async def _influx(deployment: Deployment) -> tuple[Check, set[str] | None]:
         try:
             missing = await plan(writer, influx.database, deployment.config.retention)
             seen = await _seen(writer)
-        except InfluxUnavailableError as error:
+        except (InfluxUnavailableError, ConfigError) as error:
             return Check(name, False, f"{influx.url}: {error}"), None
     if deployment.config.retention.enabled and missing:
         detail = (f"{len(missing)} retention policies or continuous queries missing "
