@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import msgspec
 import pytest
 from click.testing import CliRunner, Result
 from cryptography import x509
@@ -19,12 +20,19 @@ from cryptography.hazmat.primitives import hashes, serialization
 
 from aedfleet.cli import main
 from aedfleet.collector.clock import wall_ms
-from aedfleet.collector.config import RetentionConfig
+from aedfleet.collector.config import CollectorConfig, RetentionConfig
 from aedfleet.collector.influx import InfluxWriter
 from aedfleet.collector.retention import ensure_storage
+from aedfleet.deploy.sms_check import check_sms
 from aedfleet.services import DEFAULT_CABINETS, InfluxDB, LocalServices, Mosquitto
 from tests.deploy.fake_ntp import sntp_server
-from tests.support.fake_providers import FakeTwilio, twilio_collector_sections
+from tests.support.fake_providers import (
+    ALIYUN_KEY_ID,
+    ALIYUN_SECRET,
+    FakeAliyun,
+    FakeTwilio,
+    twilio_collector_sections,
+)
 from tests.support.harness import inventory_file
 
 pytestmark = [pytest.mark.services]
@@ -187,3 +195,16 @@ def test_an_expired_certificate_says_to_renew_it(
     tls = lines(result)["broker TLS"]
     assert tls.startswith(f"FAIL the certificate on 127.0.0.1:{mosquitto.tls_port} expired on ")
     assert "run aedfleet deploy (or broker config) again to renew it" in tls
+
+
+def test_aliyun_keys_are_checked_by_a_call_that_sends_nothing(tmp_path: Path) -> None:
+    with FakeAliyun().running() as aliyun:
+        sections = {"notify": {"sms_provider": "aliyun"},
+                    "aliyun": {"access_key_id": ALIYUN_KEY_ID, "access_key_secret": ALIYUN_SECRET,
+                               "sign_name": "RedCross", "endpoint": aliyun.url}}  # fmt: skip
+        good = check_sms(msgspec.convert(sections, CollectorConfig))
+        sections["aliyun"]["access_key_secret"] = "wrong"
+        bad = check_sms(msgspec.convert(sections, CollectorConfig))
+    assert good.ok is True and "signature approved" in good.detail
+    assert bad.ok is False and bad.detail.startswith("Aliyun refused: SignatureDoesNotMatch")
+    assert aliyun.requests == [] and aliyun.rejected == []  # nothing sent, every call valid
