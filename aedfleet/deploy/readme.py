@@ -51,6 +51,10 @@ Install (as root, from this folder)
 
      apt-get install mosquitto influxdb
      systemctl disable --now mosquitto.service
+     # InfluxDB answers on every interface without a password by default: loopback only
+     sed -i 's|^ *# *bind-address = ":8086"|  bind-address = "127.0.0.1:8086"|' \
+         /etc/influxdb/influxdb.conf
+     systemctl restart influxdb.service
 {keys}
 3. Copy the files, keeping their modes and owners (the broker's files are readable by
    group {options.broker_user}), make the collector's user and let it read the inventory:

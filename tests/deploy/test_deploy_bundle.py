@@ -81,3 +81,16 @@ def test_the_folder_names_the_servers_paths_not_its_own(tmp_path: Path) -> None:
         "--config", f"{server}/etc/aedfleet/collector.toml"
     ]  # fmt: skip
     assert "cp -a etc/. /etc/" in (out / "README.txt").read_text()
+
+
+def test_the_readme_makes_debians_influxdb_loopback_only(tmp_path: Path) -> None:
+    """The README's sed turns Debian's commented default into a loopback bind."""
+    readme = (run_deploy(tmp_path / "server").root / "README.txt").read_text()
+    command = next(line for line in readme.splitlines() if "sed -i" in line)
+    script = command.split("'")[1]
+    conf = tmp_path / "influxdb.conf"
+    conf.write_text(
+        '[http]\n  # Determines whether HTTP endpoint is enabled.\n  # bind-address = ":8086"\n'
+    )
+    subprocess.run(["sed", "-i", script, str(conf)], check=True)
+    assert '\n  bind-address = "127.0.0.1:8086"\n' in conf.read_text()
