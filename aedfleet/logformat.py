@@ -13,7 +13,6 @@ import re
 import sys
 from typing import Final
 
-FORMATS: Final = ("text", "logfmt", "json")
 TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _BARE: Final = re.compile(r"[A-Za-z0-9_.:/@+-]+")
 

@@ -27,7 +27,3 @@ class Layout:
         self.state = root / "var" / "lib" / COLLECTOR_STATE
         self.mosquitto_state = root / "var" / "lib" / MOSQUITTO_STATE
         self.mosquitto_log = root / "var" / "log" / MOSQUITTO_LOGS / "mosquitto.log"
-
-    def inside(self, other_root: Path, path: Path) -> Path:
-        """The same place under another root (the --out folder for a server's path)."""
-        return other_root / path.relative_to(self.root)
