@@ -95,3 +95,22 @@ async def test_telemetry_is_aggregated_after_the_interval_and_events_kept_longer
 def test_a_bad_duration_is_refused_at_start_naming_the_key() -> None:
     with pytest.raises(ConfigError, match=r"retention\.raw"):
         load_config(None, {"AEDFLEET_RETENTION_RAW": "13 months"})
+
+
+@pytest.mark.asyncio
+async def test_copies_come_from_every_line_of_an_entry_and_never_a_refused_one(
+    influx: str, writer: InfluxWriter
+) -> None:
+    await keep_storage(writer, DB, FAST)
+    now = wall_ms()
+    wrong = f'event,cabinet=c2,ev=boot seq="not an integer" {now + 1}'
+    refused = await writer.write([
+        f"telemetry,cabinet=c2 batt_v=12.0,seq=1i {now}\n"
+        f"status,cabinet=c2,state=online seq=2i {now}",
+        f"event,cabinet=c2,ev=boot seq=3i {now}",
+        wrong,  # seq is an integer field
+    ])  # fmt: skip
+    assert [line for line, _ in refused] == [wrong]
+    assert [r["seq"] for r in query(influx, DB, f'SELECT "seq" FROM "{LONG_RP}"."status"')] == [2]
+    kept = query(influx, DB, f'SELECT "seq" FROM "{LONG_RP}"."event" WHERE "cabinet" = \'c2\'')
+    assert [r["seq"] for r in kept] == [3]
