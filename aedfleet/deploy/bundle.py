@@ -66,7 +66,6 @@ def write_bundle(out: Path, inventory: Path, options: DeployOptions) -> list[Pat
         plain_port=options.plain_port,
         hostnames=options.hostnames,
         persistence_dir=server.mosquitto_state,
-        log_file=server.mosquitto_log,
         run_as=options.broker_user,
         group=options.broker_user,
     )

@@ -8,10 +8,9 @@ from typing import Final
 
 COLLECTOR_UNIT: Final = "aedfleet-collector.service"
 MOSQUITTO_UNIT: Final = "aedfleet-mosquitto.service"
-# systemd's StateDirectory=/LogsDirectory= names, under /var/lib and /var/log
+# systemd's StateDirectory= names, under /var/lib
 COLLECTOR_STATE: Final = "aedfleet"
 MOSQUITTO_STATE: Final = "aedfleet-mosquitto"
-MOSQUITTO_LOGS: Final = "aedfleet-mosquitto"
 
 
 class Layout:
@@ -26,4 +25,3 @@ class Layout:
         self.sysusers = root / "etc" / "sysusers.d" / "aedfleet.conf"
         self.state = root / "var" / "lib" / COLLECTOR_STATE
         self.mosquitto_state = root / "var" / "lib" / MOSQUITTO_STATE
-        self.mosquitto_log = root / "var" / "log" / MOSQUITTO_LOGS / "mosquitto.log"

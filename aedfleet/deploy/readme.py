@@ -79,6 +79,7 @@ Check
 -----
      systemctl status {MOSQUITTO_UNIT} {COLLECTOR_UNIT}
      journalctl -u {COLLECTOR_UNIT} -f        (one logfmt line per event)
+     journalctl -u {MOSQUITTO_UNIT}
      sh -c 'set -a; . {server.environment}; exec {doctor}'
    (one line per check, with what to fix; exit 1 when one fails: run it from monitoring)
 

@@ -1,8 +1,10 @@
 """The systemd units and sysusers entry of a deployment: pure text from the layout.
 
 Hardening follows systemd.exec(5): a dedicated user, a read-only file system apart from the
-unit's own StateDirectory/LogsDirectory, no privilege gain, private /tmp; restarts on failure,
+unit's own StateDirectory, no privilege gain, private /tmp; restarts on failure,
 at most 5 in 5 minutes (systemd.unit(5) StartLimitIntervalSec/StartLimitBurst, in [Unit]).
+Both log to stdout/stderr, which journald keeps, rotates and caps in size: no log file grows
+unwatched (Mosquitto's default log_dest is stderr).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from typing import Final
 
 from aedfleet.deploy.layout import (
     COLLECTOR_STATE,
-    MOSQUITTO_LOGS,
     MOSQUITTO_STATE,
     MOSQUITTO_UNIT,
     Layout,
@@ -96,7 +97,6 @@ ExecStart={mosquitto} -c {layout.broker / "mosquitto.conf"}
 ExecReload=/bin/kill -HUP $MAINPID
 StateDirectory={MOSQUITTO_STATE}
 StateDirectoryMode=0700
-LogsDirectory={MOSQUITTO_LOGS}
 {_RESTART}{_HARDENING}
 [Install]
 WantedBy=multi-user.target

@@ -47,8 +47,8 @@ def test_units_run_as_written_and_a_door_opening_reaches_the_sms_provider(
         "--influx-url", services.influxdb.url, "--influx-database", "deploy_e2e",
         tls_port=tls_port, plain_port=plain_port, http_port=http_port,
     )  # fmt: skip
-    # what systemd does before ExecStart: StateDirectory= and LogsDirectory=
-    for folder in (layout.state, layout.mosquitto_state, layout.mosquitto_log.parent):
+    # what systemd does before ExecStart: StateDirectory=
+    for folder in (layout.state, layout.mosquitto_state):
         folder.mkdir(parents=True, mode=0o700)
     with FakeTwilio().running() as twilio:
         # the operator's one edit: the provider's keys (and here, where the provider is)
