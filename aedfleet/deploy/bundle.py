@@ -24,7 +24,12 @@ from aedfleet.dashboards import provisioning
 from aedfleet.dashboards.site import site_from
 from aedfleet.deploy.layout import COLLECTOR_UNIT, MOSQUITTO_UNIT, Layout
 from aedfleet.deploy.readme import readme_text
-from aedfleet.deploy.units import collector_unit, mosquitto_unit, sysusers_entry
+from aedfleet.deploy.units import (
+    collector_unit,
+    grafana_dropin,
+    mosquitto_unit,
+    sysusers_entry,
+)
 
 HTTP_TOKEN_BYTES: Final = 32
 PROVIDER_SECRETS: Final = {
@@ -80,9 +85,15 @@ def write_bundle(out: Path, inventory: Path, options: DeployOptions) -> list[Pat
     }
     for name, text in units.items():
         (here.units / name).write_text(text)
+    here.grafana_dropin.parent.mkdir(parents=True, exist_ok=True)
+    here.grafana_dropin.write_text(
+        grafana_dropin(options.influx_url, options.influx_database, server)
+    )
+    _write_grafana_environment(here.grafana_environment)
     here.sysusers.parent.mkdir(parents=True, exist_ok=True)
     here.sysusers.write_text(sysusers_entry())
     written = [here.collector_toml, here.environment, here.inventory, here.sysusers,
+               here.grafana_dropin, here.grafana_environment,
                *(here.units / name for name in units), *sorted(here.broker.iterdir())]  # fmt: skip
     written += _grafana(out / "grafana", here.collector_toml)
     readme = out / "README.txt"
@@ -139,6 +150,18 @@ def _write_environment(path: Path, broker_password: str, provider: str) -> None:
         lines.append(f"{name}={kept[name]}" if kept.get(name) else f"{name}=")
     extra = [f"{k}={v}" for k, v in kept.items() if k not in values and k not in wanted]
     write_private(path, ("\n".join(lines + extra) + "\n").encode())
+
+
+def _write_grafana_environment(path: Path) -> None:
+    """The operator's Grafana secrets, kept across runs: the alert webhook (the dead-man
+    rules' contact point) and InfluxDB's credentials when it has any."""
+    kept = _existing(path)
+    names = ("AEDFLEET_GRAFANA_ALERT_WEBHOOK", "AEDFLEET_INFLUX_USERNAME",
+             "AEDFLEET_INFLUX_PASSWORD")  # fmt: skip
+    lines = ["# written by aedfleet deploy: Grafana's secrets; fill in the webhook URL your "
+             "pager or chat takes alerts at"]  # fmt: skip
+    lines += [f"{name}={kept.get(name, '')}" for name in names]
+    write_private(path, ("\n".join(lines) + "\n").encode())
 
 
 def _grafana(out: Path, collector_toml_path: Path) -> list[Path]:

@@ -22,6 +22,8 @@ class Layout:
         self.environment = self.etc / "aedfleet.env"
         self.inventory = self.etc / "inventory.csv"
         self.units = root / "etc" / "systemd" / "system"
+        self.grafana_dropin = self.units / "grafana-server.service.d" / "aedfleet.conf"
+        self.grafana_environment = self.etc / "grafana.env"
         self.sysusers = root / "etc" / "sysusers.d" / "aedfleet.conf"
         self.state = root / "var" / "lib" / COLLECTOR_STATE
         self.mosquitto_state = root / "var" / "lib" / MOSQUITTO_STATE

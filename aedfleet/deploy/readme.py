@@ -38,9 +38,11 @@ This folder is laid out as the server's file system. It holds secrets: keep it r
   etc/aedfleet/collector.toml     the collector's configuration (no secrets)
   etc/aedfleet/aedfleet.env       secrets, mode 0600: broker password, API token, SMS keys
   etc/aedfleet/inventory.csv      the cabinet inventory
+  etc/aedfleet/grafana.env        Grafana's secrets, mode 0600: the alert webhook URL
   etc/aedfleet/broker/            Mosquitto: mosquitto.conf, passwd, acl, TLS; credentials.json
                                   holds every cabinet's password (for `aedfleet firmware config`)
-  etc/systemd/system/             {COLLECTOR_UNIT}, {MOSQUITTO_UNIT}
+  etc/systemd/system/             {COLLECTOR_UNIT}, {MOSQUITTO_UNIT},
+                                  grafana-server.service.d/aedfleet.conf
   etc/sysusers.d/aedfleet.conf    the collector's system user `{COLLECTOR_USER}`
   grafana/                        Grafana provisioning and dashboards
 
@@ -68,11 +70,15 @@ Install (as root, from this folder)
      systemctl daemon-reload
      systemctl enable --now influxdb.service {MOSQUITTO_UNIT} {COLLECTOR_UNIT}
 
-5. Grafana (on this host or another): copy the provisioning and dashboards
+5. Grafana on this host: put the URL your pager or chat takes alerts at into
+   {etc}/grafana.env (AEDFLEET_GRAFANA_ALERT_WEBHOOK; a drop-in gives
+   grafana-server that file and InfluxDB's address), then copy the provisioning and
+   dashboards
 
      cp -r grafana/provisioning/. /etc/grafana/provisioning/
      mkdir -p {GRAFANA_DASHBOARDS_PATH}
      cp grafana/dashboards/*.json {GRAFANA_DASHBOARDS_PATH}/
+     systemctl daemon-reload
      systemctl restart grafana-server.service
 
 Check

@@ -103,6 +103,19 @@ WantedBy=multi-user.target
 """
 
 
+def grafana_dropin(influx_url: str, database: str, layout: Layout) -> str:
+    """A drop-in for Debian's grafana-server.service: the environment the provisioning files
+    read (aedfleet/dashboards/provisioning.py); ignored where Grafana is not installed."""
+    return f"""\
+# written by aedfleet deploy: what Grafana's aedfleet provisioning reads
+[Service]
+Environment=AEDFLEET_INFLUX_URL={influx_url}
+Environment=AEDFLEET_INFLUX_DATABASE={database}
+# AEDFLEET_INFLUX_USERNAME/_PASSWORD and AEDFLEET_GRAFANA_ALERT_WEBHOOK, mode 0600
+EnvironmentFile={layout.grafana_environment}
+"""
+
+
 def sysusers_entry() -> str:
     """sysusers.d(5): the collector's system user, made by `systemd-sysusers`."""
     return (

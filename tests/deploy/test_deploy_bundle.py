@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from aedfleet.collector.config import load_config
+from aedfleet.dashboards.provisioning import ENVIRONMENT
 from aedfleet.deploy.layout import COLLECTOR_UNIT, MOSQUITTO_UNIT
 from tests.deploy.staging import environment_file, exec_start, run_deploy, unit_section
 
@@ -94,3 +95,17 @@ def test_the_readme_makes_debians_influxdb_loopback_only(tmp_path: Path) -> None
     )
     subprocess.run(["sed", "-i", script, str(conf)], check=True)
     assert '\n  bind-address = "127.0.0.1:8086"\n' in conf.read_text()
+
+
+def test_grafana_gets_influxdbs_address_and_a_private_file_for_its_webhook(
+    tmp_path: Path,
+) -> None:
+    layout = run_deploy(tmp_path / "server", "--influx-database", "fleet")
+    dropin = layout.grafana_dropin.read_text()
+    assert "Environment=AEDFLEET_INFLUX_DATABASE=fleet" in dropin
+    assert f"EnvironmentFile={layout.grafana_environment}" in dropin
+    assert stat.S_IMODE(layout.grafana_environment.stat().st_mode) == 0o600
+    assert environment_file(layout.grafana_environment)["AEDFLEET_GRAFANA_ALERT_WEBHOOK"] == ""
+    # every variable the provisioning files name is given
+    given = dropin + layout.grafana_environment.read_text()
+    assert all(name in given for name in ENVIRONMENT)
