@@ -54,7 +54,7 @@ Install (as root, from this folder)
      apt-get install mosquitto influxdb
      systemctl disable --now mosquitto.service
      # InfluxDB answers on every interface without a password by default: loopback only
-     sed -i 's|^ *# *bind-address = ":8086"|  bind-address = "127.0.0.1:8086"|' \
+     sed -i 's|^ *# *bind-address = ":8086"|  bind-address = "127.0.0.1:8086"|' \\
          /etc/influxdb/influxdb.conf
      systemctl restart influxdb.service
 {keys}

@@ -6,6 +6,7 @@ reaches the SMS stand-in."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -42,11 +43,16 @@ def test_units_run_as_written_and_a_door_opening_reaches_the_sms_provider(
 ) -> None:
     root = tmp_path / "server"
     tls_port, plain_port, http_port = free_port(), free_port(), free_port()
+    out = tmp_path / "deploy"
     layout = run_deploy(
         root, "--sms-provider", "twilio", "--duty-officer", DUTY,
         "--influx-url", services.influxdb.url, "--influx-database", "deploy_e2e",
-        tls_port=tls_port, plain_port=plain_port, http_port=http_port,
+        tls_port=tls_port, plain_port=plain_port, http_port=http_port, out=out,
     )  # fmt: skip
+    # README.txt's step 3, with the staging root for /
+    assert "cp -a etc/. /etc/" in (out / "README.txt").read_text()
+    (root / "etc").mkdir(parents=True)
+    subprocess.run(["cp", "-a", "etc/.", f"{root}/etc/"], cwd=out, check=True)
     # what systemd does before ExecStart: StateDirectory=
     for folder in (layout.state, layout.mosquitto_state):
         folder.mkdir(parents=True, mode=0o700)
