@@ -2,9 +2,11 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-DEBIAN_PACKAGES := mosquitto mosquitto-clients influxdb
+# systemd: its systemd-analyze checks the units `aedfleet deploy` writes (a container lacks it)
+DEBIAN_PACKAGES := mosquitto mosquitto-clients influxdb systemd
 # what each Debian package puts on PATH, so a second run knows there is nothing to install
-DEBIAN_COMMANDS := /usr/sbin/mosquitto /usr/bin/mosquitto_sub /usr/bin/influxd
+DEBIAN_COMMANDS := /usr/sbin/mosquitto /usr/bin/mosquitto_sub /usr/bin/influxd \
+	/usr/bin/systemd-analyze
 INSTALLED := $(VENV)/.installed
 
 LOCK := requirements.lock

@@ -250,9 +250,17 @@ class Mosquitto:
 class InfluxDB:
     """Debian's InfluxDB 1.x (`influxd`) with data, WAL and meta in `workdir`."""
 
-    def __init__(self, workdir: Path, port: int | None = None, *, auth: bool = False) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        *,
+        auth: bool = False,
+        continuous_queries: bool = False,
+    ) -> None:
         """With `auth`, InfluxDB demands credentials; create the first admin with
-        `create_admin` once it runs (1.x allows that one statement unauthenticated)."""
+        `create_admin` once it runs (1.x allows that one statement unauthenticated). With
+        `continuous_queries`, InfluxDB runs them (checked every second)."""
         self.host = LOOPBACK
         self.port = port or free_port()
         self.rpc_port = free_port()
@@ -281,7 +289,8 @@ bind-address = "{LOOPBACK}:{self.rpc_port}"
   auth-enabled = {"true" if auth else "false"}
 
 [continuous_queries]
-  enabled = false
+  enabled = {"true" if continuous_queries else "false"}
+  run-interval = "1s"
 """
         )
         self.process = ManagedProcess(
