@@ -34,7 +34,7 @@ class RefusedError(Exception):
     """An update that will not be installed; `reason` is what ota_failed reports."""
 
     def __init__(self, reason):
-        Exception.__init__(self, reason)
+        super().__init__(reason)
         self.reason = reason
 
 
@@ -264,7 +264,10 @@ class Updater:
         if offset % CHUNK or offset > size:  # a chunk cut short by a power loss
             _remove(part)
             offset = 0
-        hasher = _hash_file(part, hashlib.sha256()) if offset else hashlib.sha256()
+        hasher = hashlib.sha256()
+        if offset:
+            self.log("ota: %s resumes at %d" % (name, offset))
+            _hash_file(part, hasher)
         while offset < size:
             payload = await self._chunk(chunk_topic(self.prefix, version, name, offset // CHUNK))
             if len(payload) != min(CHUNK, size - offset):

@@ -1,0 +1,224 @@
+"""Over-the-air updates on the ESP32 stand-ins under the real MicroPython unix port, against
+the real Mosquitto: a release is signed with Ed25519 (as the server signs), published as
+retained chunks and offered in the cabinet's retained config; the cabinet running today's
+firmware from its root (the factory slot) pulls it into slot_a and boots it on trial."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from aedfleet.firmware_tools import FIRMWARE_DIR, micropython_command
+from aedfleet.services import LocalServices
+from aedfleet.testing import Recorder, operator_client, wait_for
+from tests.firmware.esp32_board import STAND_INS, Esp32Cabinet
+from tests.firmware.ota_release import (
+    CHUNK,
+    Release,
+    firmware_files,
+    public_key_b64,
+    sign,
+)
+
+pytestmark = [pytest.mark.services, pytest.mark.micropython, pytest.mark.slow]
+FACTORY = "1.0.0"  # firmware/config.py FIRMWARE_VERSION: what the root of the flash runs
+HOUR = 3_600_000
+
+
+class OtaBench:
+    """One cabinet on the stand-in board with its own account, a recorder of what it says,
+    and a publisher of releases and configs."""
+
+    def __init__(self, services: LocalServices, workdir: Path, name: str) -> None:
+        self.key = Ed25519PrivateKey.generate()
+        self.cabinet = f"ota-{name}"
+        # a harness account: cabinet accounts may read only their own config until the
+        # broker's ACL lets every cabinet read <prefix>/v1/fw/# (docs/ota.md)
+        account = services.mosquitto.fleet_writer(f"ota-{name}")
+        config = {
+            "id": self.cabinet, "broker": services.mosquitto.url, "username": account,
+            "password": services.mosquitto.password(account), "wifi_ssid": "RedCross",
+            "keepalive_s": 5, "connect_timeout_ms": 2000, "ota_key": public_key_b64(self.key),
+        }  # fmt: skip
+        self.board = Esp32Cabinet(workdir, config, [[10 * HOUR, "end"]])
+        self.recorder = Recorder(services, f"aed/v1/{self.cabinet}/#", client_id=f"rec-{name}")
+        self.publisher = operator_client(services, f"pub-{name}")
+        self.publisher.loop_start()
+
+    def publish(self, messages: Iterable[tuple[str, bytes]]) -> None:
+        for topic, payload in messages:
+            self.publisher.publish(topic, payload, qos=1, retain=True).wait_for_publish(10)
+
+    def offer(self, release: Release) -> None:
+        config = {"v": 1, "id": self.cabinet, "rev": 1, "fw": release.offer()}
+        self.publish([(f"aed/v1/{self.cabinet}/config", json.dumps(config).encode())])
+
+    def slots(self) -> dict[str, Any]:
+        path = self.board.flash / "slots.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def events(self, name: str, **fields: Any) -> list[dict[str, Any]]:
+        return [
+            event
+            for event in self.recorder.events(name)
+            if all(event.get(key) == value for key, value in fields.items())
+        ]
+
+    def online(self, version: str) -> list[dict[str, Any]]:
+        statuses = self.recorder.payloads("/status")
+        return [s for s in statuses if s["state"] == "online" and s.get("fw") == version]
+
+    def running(self) -> subprocess.Popen[str]:
+        """A start of the board that the test ends (a power cut) once it saw what it awaited."""
+        self.board.starts += 1
+        return subprocess.Popen(
+            [micropython_command(), str(STAND_INS / "start.py")],
+            cwd=self.board.flash,
+            env={
+                **os.environ,
+                "MICROPYPATH": f"{STAND_INS}:{FIRMWARE_DIR}:.frozen",
+                "AEDFLEET_ESP32_WORLD": str(self.board.world),
+            },
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def cut_power(self, process: subprocess.Popen[str]) -> str:
+        process.kill()
+        output, _ = process.communicate(timeout=30)
+        with (self.board.workdir / "console.log").open("a") as log:
+            log.write(f"--- start {self.board.starts} (power cut)\n{output}")
+        return output
+
+    def close(self) -> None:
+        self.publish([(f"aed/v1/{self.cabinet}/config", b"")])
+        self.publisher.loop_stop()
+        self.publisher.disconnect()
+        self.recorder.close()
+
+
+@pytest.fixture
+def bench(
+    services: LocalServices, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[OtaBench]:
+    name = request.node.name.removeprefix("test_")[:20].replace("_", "-").rstrip("-")
+    made = OtaBench(services, tmp_path, name)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def test_an_update_applies_and_the_new_version_boots(bench: OtaBench) -> None:
+    release = sign("1.1.0", firmware_files("1.1.0"), bench.key)
+    bench.publish(release.chunks())
+    bench.offer(release)
+    first = bench.board.start()  # the factory version downloads, verifies, restarts into it
+    assert first.returncode == 0, bench.board.console()
+    assert [e["why"] for e in bench.board.events("reset")] == ["machine.reset"]
+    assert bench.slots()["trial"] == "a" and bench.slots()["trial_fw"] == "1.1.0"
+    for name, data in release.files.items():
+        assert (bench.board.flash / "slot_a" / name).read_bytes() == data
+    trial = bench.running()
+    try:
+        wait_for(lambda: bench.events("ota_applied", fw="1.1.0"), 60, "ota_applied 1.1.0")
+        assert bench.online("1.1.0")
+    finally:
+        bench.cut_power(trial)
+    assert bench.events("ota_started", fw="1.1.0")
+    assert (bench.slots()["good"], bench.slots()["good_fw"]) == ("a", "1.1.0")
+
+
+def _runs_until(bench: OtaBench, what: str, predicate: Any) -> None:
+    board = bench.running()
+    try:
+        wait_for(predicate, 60, what)
+    finally:
+        bench.cut_power(board)
+
+
+def test_a_file_that_does_not_match_its_hash_is_refused(bench: OtaBench) -> None:
+    release = sign("1.1.1", firmware_files("1.1.1"), bench.key)
+    chunks = list(release.chunks())
+    damaged = [
+        (topic, data[:100] + bytes([data[100] ^ 1]) + data[101:]) if topic.endswith("/link.py/2")
+        else (topic, data)
+        for topic, data in chunks
+    ]  # fmt: skip
+    bench.publish(damaged)
+    bench.offer(release)
+    _runs_until(bench, "ota_failed hash", lambda: bench.events("ota_failed", reason="hash"))
+    assert bench.events("ota_failed")[0]["fw"] == "1.1.1"
+    assert bench.online(FACTORY) and not bench.online("1.1.1")
+    assert bench.slots().get("trial") is None
+    assert not (bench.board.flash / "slot_a" / "link.py.part").exists()
+    assert "machine.reset" not in [e["why"] for e in bench.board.events("reset")]
+
+
+def test_a_release_signed_with_another_key_is_refused(bench: OtaBench) -> None:
+    release = sign("1.1.2", firmware_files("1.1.2"), Ed25519PrivateKey.generate())
+    bench.publish(release.chunks())
+    bench.offer(release)
+    _runs_until(
+        bench, "ota_failed signature", lambda: bench.events("ota_failed", reason="signature")
+    )
+    assert bench.online(FACTORY) and bench.slots().get("trial") is None
+    # nothing but the manifest was fetched, and that was thrown away
+    assert list((bench.board.flash / "slot_a").iterdir()) == []
+
+
+def test_a_release_that_raises_at_start_rolls_back_by_itself(bench: OtaBench) -> None:
+    files = firmware_files("1.1.3")
+    start = b"    async def run(self):\n"
+    assert start in files["app.py"]
+    files["app.py"] = files["app.py"].replace(
+        start, start + b'        raise RuntimeError("this release cannot start")\n'
+    )
+    release = sign("1.1.3", files, bench.key)
+    bench.publish(release.chunks())
+    bench.offer(release)
+    assert bench.board.start().returncode == 0, bench.board.console()  # fetched, restarting
+    assert bench.board.start().returncode == 0, bench.board.console()  # the trial crashes
+    assert "this release cannot start" in bench.board.console()
+    assert [e["why"] for e in bench.board.events("reset")] == ["machine.reset"] * 2
+    _runs_until(  # the next boot is the known-good version again, and says what happened
+        bench,
+        "the rollback",
+        lambda: bench.events("ota_rolled_back", fw=FACTORY, **{"from": "1.1.3"}),
+    )
+    assert bench.events("ota_failed", fw="1.1.3", reason="trial_crash")
+    assert bench.online(FACTORY)
+    assert bench.slots()["good"] == "" and bench.slots()["failed_fw"] == "1.1.3"
+    assert "SAFE MODE" not in bench.board.console()
+
+
+def test_power_lost_mid_download_resumes_and_the_old_version_runs_meanwhile(
+    bench: OtaBench,
+) -> None:
+    release = sign("1.1.4", firmware_files("1.1.4"), bench.key)
+    held_back = [
+        (t, d) for t, d in release.chunks() if "/app.py/" in t and int(t.rsplit("/")[-1]) >= 5
+    ]
+    bench.publish(c for c in release.chunks() if c not in held_back)
+    bench.offer(release)
+    part = bench.board.flash / "slot_a" / "app.py.part"
+    # the broker has only the first five chunks of app.py: the download waits at the sixth
+    _runs_until(
+        bench, "app.py half fetched", lambda: part.exists() and part.stat().st_size == 5 * CHUNK
+    )
+    assert bench.slots().get("trial") is None  # nothing switched: the old version boots
+    bench.publish(held_back)
+    assert bench.board.start().returncode == 0, bench.board.console()
+    assert "ota: app.py resumes at 5120" in bench.board.console()
+    assert len(bench.online(FACTORY)) >= 2  # the old version ran on, before and after the cut
+    assert bench.slots()["trial_fw"] == "1.1.4"
+    _runs_until(bench, "ota_applied 1.1.4", lambda: bench.events("ota_applied", fw="1.1.4"))
+    assert (bench.board.flash / "slot_a" / "app.py").read_bytes() == release.files["app.py"]
