@@ -140,6 +140,19 @@ def _hash_file(path, hasher):
             hasher.update(block)
 
 
+def _verify(key, message, signature):
+    """Ed25519, with its module loaded only for the check: its heap is back for the files."""
+    import sys  # noqa: PLC0415
+
+    import ed25519  # noqa: PLC0415
+
+    try:
+        return ed25519.verify(key, message, signature)
+    finally:
+        del ed25519
+        sys.modules.pop("ed25519", None)
+
+
 def _hex(digest):
     return binascii.hexlify(digest).decode()
 
@@ -239,12 +252,11 @@ class Updater:
         await self._file(where, version, MANIFEST, size, digest)
         with open(where + MANIFEST) as handle:
             text = handle.read()
-        import ed25519  # noqa: PLC0415 - loaded only while an update is verified
-
-        if not ed25519.verify(self.key, text.encode(), signature):
+        if not _verify(self.key, text.encode(), signature):
             _remove(where + MANIFEST)
             raise RefusedError("signature")
         files = parse_manifest(text, version)
+        del text
         for name, file_size, file_digest in files:
             await self._file(where, version, name, file_size, file_digest)
         keep = [name for name, _s, _h in files] + [MANIFEST]
