@@ -10,10 +10,8 @@ import slots
 
 _rtc = machine.RTC()
 _memory = _rtc.memory()
-_count, SAFE_MODE = slots.safe_boot(
+_count = slots.safe_boot(
     _memory[0] if _memory else 0,
     machine.reset_cause() in (machine.PWRON_RESET, machine.DEEPSLEEP_RESET),
 )
-_rtc.memory(bytes([_count]) + _memory[1:])
-if SAFE_MODE:
-    print("SAFE MODE: %d crashes soon after boot; only the link and updates run" % _count)
+_rtc.memory(bytes([_count]) + _memory[1:])  # main.py decides on safe mode and says so

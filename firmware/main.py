@@ -53,8 +53,10 @@ def _reset():
     machine.reset()
 
 
-def _board(config, rolled_back):
-    """The board, and whether this is safe mode; None when nothing may start."""
+def _board(config, fresh_start):
+    """The board, and whether this is safe mode; None when nothing may start. A fresh start
+    (a new version's trial, or the known-good one after a rollback) clears the crash count,
+    so safe mode, which takes updates, is left by the version an update brings."""
     try:
         import esp32  # noqa: F401  the ESP32 port (its stand-ins in the tests)
     except ImportError:
@@ -66,8 +68,8 @@ def _board(config, rolled_back):
 
     rtc = machine.RTC()
     memory = rtc.memory()  # boot.py counted this boot
-    if rolled_back and memory:
-        rtc.memory(bytes([1]) + memory[1:])  # the known-good version starts with a clean slate
+    if fresh_start and memory:
+        rtc.memory(bytes([1]) + memory[1:])
         memory = rtc.memory()
     if _held():
         print("HOLD: flashing in progress; app not started")
@@ -96,7 +98,7 @@ def main(path="config.json"):
             if on_trial:  # the new version cannot read this config: back to the old one
                 raise
             return
-        board, safe = _board(config, state["rolled_back"])
+        board, safe = _board(config, on_trial or state["rolled_back"])
         if board is None:
             return
         asyncio.run(App(config, board, safe=safe).run())

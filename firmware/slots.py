@@ -23,13 +23,12 @@ TRIAL_CRASH = "trial_crash"  # the new version raised (main.py recorded it)
 TRIAL_TIMEOUT = "trial_timeout"  # no `online` within ota_trial_s
 
 
-def safe_boot(previous_count, cold_start, limit=SAFE_BOOT_LIMIT):
-    """Crash counter of the last boots (kept in RTC memory): a power-on starts from zero, every
-    boot adds one, a run of `stable_after_s` clears it. Returns (new count, safe mode): after
-    `limit` boots in a row that never became stable the application is not started; safe mode
-    keeps only Wi-Fi, the broker link and the update path."""
-    count = 1 if cold_start else min(previous_count + 1, 255)
-    return count, count > limit
+def safe_boot(previous_count, cold_start):
+    """The crash counter of the last boots (kept in RTC memory): a power-on starts from zero,
+    every boot adds one, a run of `stable_after_s` clears it. Above SAFE_BOOT_LIMIT boots in a
+    row that never became stable, main.py runs safe mode: Wi-Fi, the broker link and the
+    update path only."""
+    return 1 if cold_start else min(previous_count + 1, 255)
 
 
 def fresh():

@@ -222,3 +222,43 @@ def test_power_lost_mid_download_resumes_and_the_old_version_runs_meanwhile(
     assert bench.slots()["trial_fw"] == "1.1.4"
     _runs_until(bench, "ota_applied 1.1.4", lambda: bench.events("ota_applied", fw="1.1.4"))
     assert (bench.board.flash / "slot_a" / "app.py").read_bytes() == release.files["app.py"]
+
+
+def test_a_release_that_never_reaches_the_broker_rolls_back_at_its_deadline(
+    bench: OtaBench,
+) -> None:
+    files = firmware_files("1.1.5")
+    connect = b"    async def connect(self, will_topic, will_payload):\n"
+    assert connect in files["link.py"]
+    files["link.py"] = files["link.py"].replace(connect, connect + b"        return False\n")
+    release = sign("1.1.5", files, bench.key)
+    bench.publish(release.chunks())
+    bench.offer(release)
+    config = json.loads((bench.board.flash / "config.json").read_text())
+    (bench.board.flash / "config.json").write_text(json.dumps({**config, "ota_trial_s": 30}))
+    assert bench.board.start().returncode == 0, bench.board.console()  # fetched, restarting
+    assert bench.board.start().returncode == 0, bench.board.console()  # the trial, offline
+    [_, deadline] = bench.board.events("reset")
+    assert "ota: no broker within the trial; rolling back" in bench.board.console()
+    assert deadline["why"] == "machine.reset"
+    _runs_until(
+        bench, "ota_failed trial_timeout",
+        lambda: bench.events("ota_failed", fw="1.1.5", reason="trial_timeout"),
+    )  # fmt: skip
+    assert bench.events("ota_rolled_back", fw=FACTORY)
+
+
+def test_safe_mode_keeps_the_link_and_takes_the_update_that_ends_it(bench: OtaBench) -> None:
+    # five crashes in a row before this start: boot.py counts the sixth, main.py starts only
+    # the link and the update path
+    nvram = {"world_ms": 0, "cause": 2, "rtc_memory": "05"}  # machine.HARD_RESET
+    (bench.board.world / "nvram.json").write_text(json.dumps(nvram))
+    release = sign("1.1.6", firmware_files("1.1.6"), bench.key)
+    bench.publish(release.chunks())
+    bench.offer(release)
+    assert bench.board.start().returncode == 0, bench.board.console()
+    assert "SAFE MODE" in bench.board.console()
+    assert bench.online(FACTORY) and bench.events("ota_started", fw="1.1.6")
+    _runs_until(bench, "ota_applied 1.1.6", lambda: bench.events("ota_applied", fw="1.1.6"))
+    second = bench.board.console().split("--- start 2")[1]
+    assert "SAFE MODE" not in second  # the new version runs the whole application
