@@ -39,7 +39,7 @@ class RefusedError(Exception):
 
 
 def _is_version(text):
-    if not isinstance(text, str) or not 1 <= len(text) <= 16:
+    if not isinstance(text, str) or not 1 <= len(text) <= 24:
         return False
     return all(
         ch in "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-_" for ch in text
