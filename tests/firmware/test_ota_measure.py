@@ -86,8 +86,8 @@ def test_the_peak_heap_while_a_release_downloads(services: LocalServices, tmp_pa
 
 def test_the_flash_two_slots_take(tmp_path: Path) -> None:
     written = build(tmp_path)
-    slot = [p for p in written if p.name not in LOADER]
-    loader = [p for p in written if p.name in LOADER]
+    slot = [p for p in written if p.stem + ".py" not in LOADER]
+    loader = [p for p in written if p.stem + ".py" in LOADER]
     blocks = sum(math.ceil(p.stat().st_size / LITTLEFS_BLOCK) for p in slot)
     loader_blocks = sum(math.ceil(p.stat().st_size / LITTLEFS_BLOCK) for p in loader)
     size = sum(p.stat().st_size for p in slot)
