@@ -1,0 +1,83 @@
+"""The alert engine's memory across restarts, in SQLite: alerts, cabinet states and
+silences are reloaded, so a restart neither re-sends nor forgets. The same database holds the
+notification outbox (`sends`, notify/sendqueue.py), where every notification has a unique
+idempotency key, so one that was sent (or whose outcome is unknown) is never sent again.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+from pathlib import Path
+from typing import Final
+
+import msgspec
+
+from aedfleet.alerts.engine import Alert, AlertEngine, Silence
+from aedfleet.alerts.state import CabinetState
+from aedfleet.notify.sendqueue import SendQueue
+
+SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS alerts (
+    cabinet TEXT NOT NULL, rule TEXT NOT NULL, body BLOB NOT NULL,
+    PRIMARY KEY (cabinet, rule));
+CREATE TABLE IF NOT EXISTS cabinets (cabinet TEXT PRIMARY KEY, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS silences (body BLOB NOT NULL);
+"""
+
+
+def _with_id(silence: Silence) -> Silence:
+    """A silence stored before silences had ids gets one, so it can be listed and lifted."""
+    return silence if silence.id else msgspec.structs.replace(silence, id=secrets.token_hex(6))
+
+
+class AlertStore:
+    def __init__(self, path: Path) -> None:
+        # it holds phone numbers: owner only, from the first byte (SQLite gives its -wal and
+        # -shm files the database file's mode)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        path.chmod(0o600)
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._saved_silences: list[Silence] = []
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+        # the notification outbox (notify/sendqueue.py) keeps its table in this database
+        self.sends = SendQueue(self._db)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def load(self, engine: AlertEngine) -> None:
+        for (body,) in self._db.execute("SELECT body FROM cabinets"):
+            state = msgspec.json.decode(body, type=CabinetState)
+            engine.cabinets[state.cabinet_id] = state
+        for (body,) in self._db.execute("SELECT body FROM alerts"):
+            engine.restore(msgspec.json.decode(body, type=Alert))
+        self._saved_silences = [
+            msgspec.json.decode(body, type=Silence)
+            for (body,) in self._db.execute("SELECT body FROM silences")
+        ]
+        engine.silences = [_with_id(s) for s in self._saved_silences]  # saved with the next
+
+    def save(self, engine: AlertEngine, cabinet_ids: set[str]) -> None:
+        """Persist the named cabinets' states and all their alerts, and the silences."""
+        encode = msgspec.json.encode
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO cabinets VALUES (?, ?)",
+                [(c, encode(engine.cabinets[c])) for c in cabinet_ids if c in engine.cabinets],
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO alerts VALUES (?, ?, ?)",
+                [(c, r, encode(a)) for (c, r), a in engine.alerts.items() if c in cabinet_ids],
+            )
+            if engine.silences != self._saved_silences:  # rare: only when one is set or ends
+                self._db.execute("DELETE FROM silences")
+                self._db.executemany(
+                    "INSERT INTO silences VALUES (?)", [(encode(s),) for s in engine.silences]
+                )
+                self._saved_silences = list(engine.silences)
