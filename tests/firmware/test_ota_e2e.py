@@ -17,7 +17,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from aedfleet.firmware_tools import FIRMWARE_DIR, micropython_command
 from aedfleet.services import LocalServices
-from aedfleet.testing import Recorder, operator_client, wait_for
 from tests.firmware.esp32_board import STAND_INS, Esp32Cabinet
 from tests.firmware.ota_release import (
     CHUNK,
@@ -26,6 +25,7 @@ from tests.firmware.ota_release import (
     public_key_b64,
     sign,
 )
+from tests.support.harness import Recorder, operator_client, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.micropython, pytest.mark.slow]
 FACTORY = "1.0.0"  # firmware/config.py FIRMWARE_VERSION: what the root of the flash runs

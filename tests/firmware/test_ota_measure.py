@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from aedfleet.firmware_tools import build, micropython_command, micropython_path
 from aedfleet.services import LocalServices
-from aedfleet.testing import operator_client
 from tests.firmware.ota_release import LOADER, firmware_files, public_key_b64, sign
+from tests.support.harness import operator_client
 
 pytestmark = pytest.mark.micropython
 HERE = Path(__file__).resolve().parent
