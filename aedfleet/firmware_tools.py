@@ -180,8 +180,9 @@ MPY_VERSION_MASK: Final = 0xFF  # sys.implementation._mpy: version in the low by
 def _hold_and_check(stale: list[str]) -> str:
     """Board-side code for the first mpremote step: report the .mpy version the board loads,
     write the `hold` flag boot.py and main.py honour (no app, no watchdog after the reset that
-    follows) and delete .py copies that would shadow the new .mpy files."""
-    names = ",".join(repr(name) for name in stale)
+    follows) and delete .py copies that would shadow the new .mpy files. The update slots
+    and their state go too: the version flashed over USB is the one the loader runs."""
+    names = ",".join(repr(name) for name in [*stale, "slots.json"])
     return (
         "import os, sys\n"
         "print('MPY', sys.implementation._mpy)\n"
@@ -189,6 +190,13 @@ def _hold_and_check(stale: list[str]) -> str:
         f"for name in ({names},):\n"
         "    try:\n"
         "        os.remove(name)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "for slot in ('slot_a', 'slot_b'):\n"
+        "    try:\n"
+        "        for name in os.listdir(slot):\n"
+        "            os.remove(slot + '/' + name)\n"
+        "        os.rmdir(slot)\n"
         "    except OSError:\n"
         "        pass\n"
     )

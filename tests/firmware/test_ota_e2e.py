@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -39,8 +40,9 @@ class OtaBench:
     def __init__(self, services: LocalServices, workdir: Path, name: str) -> None:
         self.key = Ed25519PrivateKey.generate()
         self.cabinet = f"ota-{name}"
-        # a harness account: cabinet accounts may read only their own config until the
-        # broker's ACL lets every cabinet read <prefix>/v1/fw/# (docs/ota.md)
+        # a harness account of its own (the session's broker has accounts for three cabinet
+        # ids only); that a cabinet's own account may read releases and not write them is
+        # test_every_cabinet_reads_releases_and_none_writes_them
         account = services.mosquitto.fleet_writer(f"ota-{name}")
         config = {
             "id": self.cabinet, "broker": services.mosquitto.url, "username": account,
@@ -262,3 +264,33 @@ def test_safe_mode_keeps_the_link_and_takes_the_update_that_ends_it(bench: OtaBe
     _runs_until(bench, "ota_applied 1.1.6", lambda: bench.events("ota_applied", fw="1.1.6"))
     second = bench.board.console().split("--- start 2")[1]
     assert "SAFE MODE" not in second  # the new version runs the whole application
+
+
+def test_every_cabinet_reads_releases_and_none_writes_them(services: LocalServices) -> None:
+    cabinet = "bz-zh-004"
+    topic = "aed/v1/fw/9.9.9/app.py/0"
+    publisher = operator_client(services, "release-writer")
+    publisher.loop_start()
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cabinet)
+    client.username_pw_set(cabinet, services.mosquitto.password(cabinet))
+    received: list[bytes] = []
+    client.on_message = lambda _c, _u, message: received.append(bytes(message.payload))
+    try:
+        publisher.publish(topic, b"chunk", qos=1, retain=True).wait_for_publish(10)
+        client.connect(services.mosquitto.host, services.mosquitto.port)
+        client.loop_start()
+        client.subscribe(topic, qos=1)
+        wait_for(lambda: received == [b"chunk"], 10, "the retained chunk, read by a cabinet")
+        client.publish(topic, b"forged", qos=1, retain=True).wait_for_publish(10)
+        late = Recorder(services, topic, client_id="release-reader")
+        try:
+            wait_for(lambda: late.messages, 10, "the retained chunk")
+            assert [payload for _t, _topic, payload, _r in late.messages] == [b"chunk"]
+        finally:
+            late.close()
+    finally:
+        publisher.publish(topic, b"", qos=1, retain=True).wait_for_publish(10)
+        publisher.loop_stop()
+        publisher.disconnect()
+        client.loop_stop()
+        client.disconnect()
