@@ -75,6 +75,11 @@ def firmware_build(out: Path) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write config.json (default .run/firmware/<id>/config.json).",
 )
+@click.option(
+    "--ota-key",
+    default="",
+    help="The release key's public half (from `firmware release-key`): updates over the air.",
+)
 def firmware_config(
     cabinet_id: str,
     inventory: Path,
@@ -84,6 +89,7 @@ def firmware_config(
     wifi_password: str,
     password: str,
     out: Path | None,
+    ota_key: str,
 ) -> None:
     """Write one cabinet's board config.json from the inventory (mode 600: it holds secrets).
 
@@ -104,6 +110,7 @@ def firmware_config(
             wifi_ssid=wifi_ssid,
             wifi_password=wifi_password,
             password=password,
+            extra={"ota_key": ota_key} if ota_key else None,
         )
     except (firmware_tools.FirmwareError, InventoryError) as error:
         raise click.ClickException(str(error)) from error
@@ -144,3 +151,60 @@ def firmware_flash(port: str, build_dir: Path, config_path: Path) -> None:
     except firmware_tools.FirmwareError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"flashed {port}")
+
+
+RELEASE_KEY = Path(".run/release/release.key")
+
+
+@firmware.command("release-key")
+@click.option(
+    "--key",
+    "key_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=RELEASE_KEY,
+    show_default=True,
+)
+def firmware_release_key(key_path: Path) -> None:
+    """Make the fleet's release signing key (owner-only; keep it offline) and print its
+    public half for every cabinet's config (`firmware config --ota-key`).
+
+    Example: aedfleet firmware release-key --key /media/offline/release.key
+    """
+    from aedfleet import firmware_release, firmware_tools
+
+    try:
+        public = firmware_release.new_key(key_path)
+    except firmware_tools.FirmwareError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"wrote {key_path}; ota_key for every cabinet: {public}")
+
+
+@firmware.command("release")
+@click.option(
+    "--key",
+    "key_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=RELEASE_KEY,
+    show_default=True,
+)
+@click.option(
+    "--releases",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".run/releases"),
+    show_default=True,
+)
+def firmware_release_command(key_path: Path, releases: Path) -> None:
+    """Build the firmware, hash and sign its modules and keep them in RELEASES/<version>
+    (the version is FIRMWARE_VERSION in firmware/config.py; a version is released once).
+
+    Example: aedfleet firmware release --key /media/offline/release.key
+    """
+    from aedfleet import firmware_release, firmware_tools
+
+    try:
+        made = firmware_release.release(key_path, releases)
+    except firmware_tools.FirmwareError as error:
+        raise click.ClickException(str(error)) from error
+    size = sum(len(data) for data in made.files.values())
+    click.echo(f"release {made.version}: {len(made.files)} files, {size} bytes, signed, in "
+               f"{releases / made.version}")  # fmt: skip

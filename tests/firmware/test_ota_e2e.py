@@ -23,7 +23,7 @@ from tests.firmware.ota_release import (
     CHUNK,
     Release,
     firmware_files,
-    public_key_b64,
+    key_b64,
     sign,
 )
 from tests.support.harness import Recorder, operator_client, wait_for
@@ -47,7 +47,7 @@ class OtaBench:
         config = {
             "id": self.cabinet, "broker": services.mosquitto.url, "username": account,
             "password": services.mosquitto.password(account), "wifi_ssid": "RedCross",
-            "keepalive_s": 5, "connect_timeout_ms": 2000, "ota_key": public_key_b64(self.key),
+            "keepalive_s": 5, "connect_timeout_ms": 2000, "ota_key": key_b64(self.key),
         }  # fmt: skip
         self.board = Esp32Cabinet(workdir, config, [[10 * HOUR, "end"]])
         self.recorder = Recorder(services, f"aed/v1/{self.cabinet}/#", client_id=f"rec-{name}")

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from aedfleet.firmware_release import LOADER
 from aedfleet.firmware_tools import build, micropython_command, micropython_path
 from aedfleet.services import LocalServices
-from tests.firmware.ota_release import LOADER, firmware_files, public_key_b64, sign
+from tests.firmware.ota_release import firmware_files, key_b64, sign
 from tests.support.harness import operator_client
 
 pytestmark = pytest.mark.micropython
@@ -69,7 +70,7 @@ def test_the_peak_heap_while_a_release_downloads(services: LocalServices, tmp_pa
         config = {
             "id": cabinet, "broker": services.mosquitto.url, "username": account,
             "password": services.mosquitto.password(account), "data_dir": str(tmp_path),
-            "ota_key": public_key_b64(key),
+            "ota_key": key_b64(key),
         }  # fmt: skip
         (tmp_path / "config.json").write_text(json.dumps(config))
         after_boot, peak = micropython(
@@ -86,8 +87,8 @@ def test_the_peak_heap_while_a_release_downloads(services: LocalServices, tmp_pa
 
 def test_the_flash_two_slots_take(tmp_path: Path) -> None:
     written = build(tmp_path)
-    slot = [p for p in written if p.stem + ".py" not in LOADER]
-    loader = [p for p in written if p.stem + ".py" in LOADER]
+    slot = [p for p in written if p.stem not in LOADER]
+    loader = [p for p in written if p.stem in LOADER]
     blocks = sum(math.ceil(p.stat().st_size / LITTLEFS_BLOCK) for p in slot)
     loader_blocks = sum(math.ceil(p.stat().st_size / LITTLEFS_BLOCK) for p in loader)
     size = sum(p.stat().st_size for p in slot)
