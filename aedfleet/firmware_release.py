@@ -112,7 +112,7 @@ class Release:
 
 
 def sign(version: str, files: dict[str, bytes], key: Ed25519PrivateKey) -> Release:
-    if not VERSION_PATTERN.match(version):
+    if not VERSION_PATTERN.match(version) or version == "status":  # `rollout status` is a verb
         raise FirmwareError(f"version {version!r} must be 1-24 of 0-9 A-Z a-z . _ -")
     manifest = manifest_text(version, files)
     return Release(version, dict(files), manifest, key.sign(manifest))

@@ -162,6 +162,17 @@ def board_config(
     return config
 
 
+def parse_broker_url(url: str) -> tuple[str, int, bool]:
+    """'mqtts://host:port' to (host, port, True); plain mqtt:// to (host, port, False)."""
+    tls = url.startswith("mqtts://")
+    rest = url.removeprefix("mqtts://").removeprefix("mqtt://")
+    host, _, port = rest.partition(":")
+    try:
+        return host, int(port) if port else (8883 if tls else 1883), tls
+    except ValueError as error:
+        raise FirmwareError(f"broker port is not a number: {url}") from error
+
+
 def broker_url(text: str) -> str:
     """The broker as the board config holds it: TLS (mqtts://) unless mqtt:// is written."""
     return text if text.startswith(("mqtt://", "mqtts://")) else f"mqtts://{text}"
