@@ -38,6 +38,12 @@ def open_alerts(engine: AlertEngine, cabinet_id: str) -> list[Alert]:
                   if a.severity in SEVERITY_ORDER else len(SEVERITY_ORDER))  # fmt: skip
 
 
+_FLAGS: Final = {
+    state: ",".join(f"{name}={int(state == name)}i" for name in READINESS_STATES)
+    for state in READINESS_STATES
+}
+
+
 def _alert_fields(alerts: list[Alert], silenced: list[bool]) -> str:
     acked = sum(1 for a in alerts if a.state == "acknowledged")
     worst = alerts[0].severity if alerts else ""
@@ -53,6 +59,9 @@ def _alert_fields(alerts: list[Alert], silenced: list[bool]) -> str:
         f"acked={acked}i,unacked={len(alerts) - acked}i,silenced={sum(silenced)}i,"
         f"alert_since_ms={since}i"
     )
+
+
+_NO_ALERTS: Final = _alert_fields([], [])
 
 
 def _facts(s: CabinetState | None, now_ms: int, utc_offset_minutes: int) -> str:
@@ -86,6 +95,8 @@ class Snapshots:
         self._inventory = inventory
         self._encoder = encoder
         self._last: dict[str, tuple[object, ...]] = {}
+        self._heads: dict[str, str] = {}
+        self._places: dict[str, str] = {}
 
     def lines(self, cabinet_ids: Iterable[str], now_ms: int, *, force: bool) -> list[str]:
         """Points for the cabinets whose state changed (all of them when `force`)."""
@@ -113,16 +124,29 @@ class Snapshots:
             return None
         self._last[cabinet_id] = key
         problem = state != "available" or any(a.severity in ("critical", "high") for a in alerts)
-        flags = ",".join(f"{name}={int(state == name)}i" for name in READINESS_STATES)
-        place = self._inventory.get(cabinet_id)
-        # `label`: what the boards' cabinet picker shows, the id then the name
-        label = cabinet_id if place is None else f"{cabinet_id} {place.name}"
-        where = f",label={lp.string(label)}"
-        where += f",address={lp.string(place.address)}" if place is not None else ""
         return (
-            f"{MEASUREMENT}{self._encoder.tags(cabinet_id)} state={lp.string(state)},"
-            f"reason={lp.string(reason)},{flags},problem={int(problem)}i,"
-            f"{_alert_fields(alerts, silenced)}"
+            f"{self._head(cabinet_id)} state={lp.string(state)},reason={lp.string(reason)},"
+            f"{_FLAGS[state]},problem={int(problem)}i,"
+            f"{_alert_fields(alerts, silenced) if alerts else _NO_ALERTS}"
             f"{_facts(cabinet, now_ms, settings.utc_offset_minutes)}"
-            f"{self._encoder.place(cabinet_id)}{where} {now_ms}"
+            f"{self._place(cabinet_id)} {now_ms}"
         )
+
+    def _head(self, cabinet_id: str) -> str:
+        """The measurement and the cabinet's tags: the inventory's, the same every time."""
+        head = self._heads.get(cabinet_id)
+        if head is None:
+            head = self._heads[cabinet_id] = f"{MEASUREMENT}{self._encoder.tags(cabinet_id)}"
+        return head
+
+    def _place(self, cabinet_id: str) -> str:
+        """Where the cabinet is, and the picker's label (its id then its name): inventory
+        fields, escaped once per cabinet."""
+        fields = self._places.get(cabinet_id)
+        if fields is None:
+            place = self._inventory.get(cabinet_id)
+            label = cabinet_id if place is None else f"{cabinet_id} {place.name}"
+            fields = f"{self._encoder.place(cabinet_id)},label={lp.string(label)}"
+            fields += f",address={lp.string(place.address)}" if place is not None else ""
+            self._places[cabinet_id] = fields
+        return fields
