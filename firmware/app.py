@@ -400,8 +400,9 @@ class App:
             awake = cabinet.ticks_diff(self.board.ticks_ms(), woke_ticks)
             state = self.cabinet
             attended = state.door_open or not state.aed_present
-            if attended and awake < open_ms:
-                pass  # someone is at the cabinet: its next change must go out at once
+            updating = self.updater is not None and self.updater.busy
+            if (attended or updating) and awake < open_ms:
+                pass  # someone is at the cabinet, or an update downloads: stay awake
             elif awake >= awake_ms or (self.link.connected and len(self.outbox) == 0):
                 break
             await asyncio.sleep(0.1)

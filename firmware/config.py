@@ -95,6 +95,20 @@ def _is_cabinet_id(text):
     return all(ch in "abcdefghijklmnopqrstuvwxyz0123456789-" for ch in text)
 
 
+def _is_public_key(text):
+    """An empty key (no updates) or the base64 of 32 bytes."""
+    if text == "":
+        return True
+    if not isinstance(text, str) or len(text) != 44:
+        return False
+    import binascii  # noqa: PLC0415
+
+    try:
+        return len(binascii.a2b_base64(text)) == 32
+    except ValueError:
+        return False
+
+
 def parse_broker(url):
     """'mqtts://host:port' to (host, port, True), 'mqtt://host:port' to (host, port, False)."""
     tls = url.startswith("mqtts://")
@@ -141,7 +155,7 @@ def merge(overrides):
             except (ValueError, TypeError):
                 raise ConfigError(key + " must be a real date YYYY-MM-DD")
     parse_broker(config["broker"])
-    if not isinstance(config["ota_key"], str) or len(config["ota_key"]) not in (0, 44):
+    if not _is_public_key(config["ota_key"]):
         raise ConfigError("ota_key must be the base64 of a 32-byte Ed25519 public key")
     return config
 
