@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from aedfleet.firmware_tools import FIRMWARE_DIR, micropython_command
 from aedfleet.services import LocalServices
-from tests.firmware.esp32_board import STAND_INS, Esp32Cabinet
+from tests.firmware.esp32_board import DOOR_PIN, STAND_INS, Esp32Cabinet
 from tests.firmware.ota_release import (
     CHUNK,
     Release,
@@ -294,3 +295,30 @@ def test_every_cabinet_reads_releases_and_none_writes_them(services: LocalServic
         publisher.disconnect()
         client.loop_stop()
         client.disconnect()
+
+
+def test_an_opened_cabinet_restarts_into_the_update_only_once_it_is_closed(
+    services: LocalServices, tmp_path: Path
+) -> None:
+    bench = OtaBench(services, tmp_path, "opened")
+    # the door opens a second into the run and is shut at 20 s (world time runs in real time
+    # while the cabinet talks to the broker); the release is fetched well before that
+    script = [[1000, "pin", DOOR_PIN, 1], [20_000, "pin", DOOR_PIN, 0], [10 * HOUR, "end"]]
+    bench.board = Esp32Cabinet(tmp_path / "opened", bench.board.config, script)
+    try:
+        release = sign("1.1.7", firmware_files("1.1.7"), bench.key)
+        bench.publish(release.chunks())
+        bench.offer(release)
+        assert bench.board.start().returncode == 0, bench.board.console()
+        [reset] = bench.board.events("reset")
+        assert reset["at"] >= 20_000, reset  # not while the door was open
+        # the update was ready (the trial marked) before the door closed: the restart waited
+        wait_for(lambda: bench.recorder.events("door_close"), 10, "door_close")
+        [closed_at] = [at for at, topic, data, _r in bench.recorder.messages
+                       if topic.endswith("/event") and b"door_close" in data]  # fmt: skip
+        closed_wall = time.time() - (time.monotonic() - closed_at)
+        assert (bench.board.flash / "slots.json").stat().st_mtime < closed_wall
+        assert bench.slots()["trial_fw"] == "1.1.7"
+        assert bench.events("ota_started", fw="1.1.7")
+    finally:
+        bench.close()
