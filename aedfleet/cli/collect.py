@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +32,8 @@ def collect(config_path: Path | None, verbose: bool, log_format: str) -> None:
 
     Example: AEDFLEET_INFLUX_PASSWORD=secret aedfleet collect --config aedfleet.toml
     """
+    import logging
+
     from aedfleet.alerts.migrations import StoreVersionError
     from aedfleet.collector.config import ConfigError, load_config
     from aedfleet.collector.inventory import InventoryError, load_inventory
@@ -54,6 +54,7 @@ def collect(config_path: Path | None, verbose: bool, log_format: str) -> None:
 
 async def _run_until_signalled(collector: Collector) -> None:
     import asyncio
+    import signal
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import secrets
 from pathlib import Path
 
 import click
@@ -69,6 +68,8 @@ def demo(workdir: Path, pace: str, emergency_after: float | None, api_port: int)
                 f"AEDFLEET_INFLUX_URL={services.influxdb.url} AEDFLEET_INFLUX_DATABASE=aedfleet"
             )
             listen = api_listen(api_port)
+            import secrets
+
             token = secrets.token_urlsafe(24)
             api = {"listen": listen, "tokens": {TOKEN_NAME: token}}
             env_file = write_env_file(workdir, f"http://{listen}", token)
