@@ -313,7 +313,12 @@ class App:
             if not await self.board.network_up():
                 await asyncio.sleep(backoff_ms / 1000)
                 continue
+            if self.ntp_schedule.due(self.board.ticks_ms()):
+                await self.board.sync_clock()  # not on every reconnect
+            # the birth takes the seq right after its will's: that is how the collector tells
+            # this connection's will from a stale one of an earlier connection (docs/protocol.md)
             will_topic, will_payload = self.status("offline", {})
+            birth = self.status("online", {"fw": configuration.FIRMWARE_VERSION})
             if not await self.link.connect(will_topic, will_payload):
                 # capped exponential backoff with jitter, so a fleet does not reconnect at once
                 delay_ms = backoff_ms // 2 + random.getrandbits(16) % (backoff_ms // 2 + 1)
@@ -325,9 +330,7 @@ class App:
                 self.reconnects += 1
             first = False
             self.log("link: connected")
-            if self.ntp_schedule.due(self.board.ticks_ms()):
-                await self.board.sync_clock()  # not on every reconnect
-            topic, payload = self.status("online", {"fw": configuration.FIRMWARE_VERSION})
+            topic, payload = birth
             if await self.link.publish(topic, payload, qos=1, retain=True):
                 if self.on_trial:
                     import trial  # noqa: PLC0415
