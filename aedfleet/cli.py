@@ -16,6 +16,7 @@ import httpx
 from grafana_client.client import GrafanaException
 
 from aedfleet import broker, firmware_tools
+from aedfleet.coverage.cli import coverage
 from aedfleet.influxql import InfluxQLError
 from aedfleet.services import ServiceError, free_port, running_services
 from collector.config import ConfigError, load_config
@@ -708,3 +709,6 @@ def alerts_unsilence(silence_id: str, url: str, token: str, config_path: Path | 
     """
     _call("DELETE", f"{url}/silences/{silence_id}", _token(token, config_path))
     click.echo(f"lifted silence {silence_id}")
+
+
+main.add_command(coverage)

@@ -107,6 +107,10 @@ class LiveCoverage:
     def is_covered(self, place: int) -> bool:
         return self._count[place] > 0
 
+    def cover_count(self, place: int) -> int:
+        """How many usable cabinets cover the place."""
+        return self._count[place]
+
     def place(self, place: int) -> PlaceCoverage:
         """The place's coverage with its nearest usable cabinet: inside the circle when covered,
         else at whatever distance it is."""
