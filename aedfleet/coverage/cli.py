@@ -8,29 +8,19 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import httpx
 
-from aedfleet.coverage.geo import DETOUR_FACTOR, RETRIEVAL_S, WALK_M_PER_S, radius_m
-from aedfleet.coverage.geojson import report_geojson
-from aedfleet.coverage.hours import HoursError
-from aedfleet.coverage.live import LiveCoverage
-from aedfleet.coverage.picture import draw_map
-from aedfleet.coverage.places import DEMO_PLACES, PlacesError, load_places
-from aedfleet.coverage.plan import (
-    CandidatesError,
-    greedy_plan,
-    load_candidates,
-    uncovered_places_as_candidates,
-)
-from aedfleet.coverage.readiness import readiness_at
-from aedfleet.coverage.report import READY, Report, build_report, format_report
-from aedfleet.coverage.sites import local_time, sites_from
-from aedfleet.influxql import InfluxQLError
-from collector.inventory import InventoryError, load_inventory
-from simulator.demo_fleet import demo_inventory
+from aedfleet.coverage.geo import DETOUR_FACTOR, RETRIEVAL_S, WALK_M_PER_S
+from aedfleet.coverage.places import DEMO_PLACES
+
+if TYPE_CHECKING:
+    from aedfleet.coverage.live import LiveCoverage
+    from aedfleet.coverage.report import Report
+
+# what only a running command needs (the spatial index, the picture) is imported inside it,
+# so that `aedfleet --help` stays quick
 
 AT_FORMAT = "%Y-%m-%d %H:%M"
 
@@ -74,6 +64,18 @@ def _common(command: Callable[..., None]) -> Callable[..., None]:
 
 def _build(options: dict[str, Any]) -> tuple[Report, LiveCoverage, str]:
     """The report for the options given, and a line on where readiness came from."""
+    import httpx  # noqa: PLC0415
+
+    from aedfleet.coverage.geo import radius_m  # noqa: PLC0415
+    from aedfleet.coverage.hours import HoursError  # noqa: PLC0415
+    from aedfleet.coverage.places import PlacesError, load_places  # noqa: PLC0415
+    from aedfleet.coverage.readiness import readiness_at  # noqa: PLC0415
+    from aedfleet.coverage.report import READY, build_report  # noqa: PLC0415
+    from aedfleet.coverage.sites import local_time, sites_from  # noqa: PLC0415
+    from aedfleet.influxql import InfluxQLError  # noqa: PLC0415
+    from collector.inventory import InventoryError, load_inventory  # noqa: PLC0415
+    from simulator.demo_fleet import demo_inventory  # noqa: PLC0415
+
     try:
         places = load_places(options["places_path"])
         cabinets = (list(load_inventory(options["inventory_path"]).values())
@@ -122,6 +124,10 @@ def report_command(map_path: Path | None, geojson_path: Path | None, **options: 
     Example: aedfleet coverage report --influx-url http://127.0.0.1:8086 --at "2026-12-01 03:00"
     --map coverage.png
     """
+    from aedfleet.coverage.geojson import report_geojson  # noqa: PLC0415
+    from aedfleet.coverage.picture import draw_map  # noqa: PLC0415
+    from aedfleet.coverage.report import format_report  # noqa: PLC0415
+
     report, _, source = _build(options)
     click.echo(format_report(report))
     click.echo(f"\n{source}")
@@ -147,6 +153,13 @@ def plan_command(add: int, candidates_path: Path | None, **options: Any) -> None
 
     Example: aedfleet coverage plan --add 5 --all-ready
     """
+    from aedfleet.coverage.plan import (  # noqa: PLC0415
+        CandidatesError,
+        greedy_plan,
+        load_candidates,
+        uncovered_places_as_candidates,
+    )
+
     report, live, source = _build(options)
     try:
         candidates = (load_candidates(candidates_path) if candidates_path
