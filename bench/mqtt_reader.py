@@ -13,7 +13,7 @@ import struct
 import time
 from collections.abc import Callable
 
-from collector import mqttwire as wire
+from aedfleet.collector import mqttwire as wire
 
 CHUNK = 65_536
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from collector.batch import Batcher
+from aedfleet.collector.batch import Batcher
 
 
 def make(max_points: int = 3, max_age_ms: int = 100, capacity: int = 5) -> Batcher[int]:

@@ -16,12 +16,11 @@ import msgspec
 import pytest
 from aiohttp import web
 
+from aedfleet.collector.config import CollectorConfig
+from aedfleet.collector.inventory import load_inventory
+from aedfleet.collector.service import Collector
+from aedfleet.collector.supervisor import supervise
 from aedfleet.services import free_port
-from aedfleet.testing import inventory_file
-from collector.config import CollectorConfig
-from collector.inventory import load_inventory
-from collector.service import Collector
-from collector.supervisor import supervise
 from tests.support.fake_broker import (
     CONNECT,
     Connection,
@@ -30,6 +29,7 @@ from tests.support.fake_broker import (
     publish,
     until,
 )
+from tests.support.harness import inventory_file
 
 pytestmark = pytest.mark.asyncio
 

@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from aedfleet.testing import inventory_file
-from collector.alerting import settings_from
-from collector.config import ConfigError, load_config
-from collector.inventory import InventoryError, load_inventory
+from aedfleet.alerts.shell import settings_from
+from aedfleet.collector.config import ConfigError, load_config
+from aedfleet.collector.inventory import InventoryError, load_inventory
+from tests.support.harness import inventory_file
 
-SAMPLE = Path(__file__).parent.parent / "collector" / "aedfleet.sample.toml"
+SAMPLE = Path(__file__).parent.parent / "aedfleet" / "collector" / "aedfleet.sample.toml"
 
 
 def test_sample_config_loads_and_equals_the_defaults() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from collector.inventory import load_inventory, write_inventory
-from simulator.demo_fleet import DISTRICTS, demo_inventory
+from aedfleet.collector.inventory import load_inventory, write_inventory
+from aedfleet.simulator.demo_fleet import DISTRICTS, demo_inventory
 
 
 def test_about_80_cabinets_in_every_district_near_its_centre(tmp_path: Path) -> None:

@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-from collector import protocol
-from collector.enrich import PointEncoder
-from collector.inventory import Cabinet
-from collector.pipeline import Pipeline
-from collector.validate import Rejection, Validator
-from tests.golden import INVALID, VALID, VECTORS_DIR, Vector
+from aedfleet.collector import protocol
+from aedfleet.collector.enrich import PointEncoder
+from aedfleet.collector.inventory import Cabinet
+from aedfleet.collector.pipeline import Pipeline
+from aedfleet.collector.validate import Rejection, Validator
+from tests.support.golden import INVALID, VALID, VECTORS_DIR, Vector
 
 EXPECTED_LINES: dict[str, str] = json.loads((VECTORS_DIR / "lines.json").read_text())
 HOSPITAL = Cabinet(

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from aedfleet.cli import main
-from aedfleet.testing import inventory_file
+from tests.support.harness import inventory_file
 
 pytestmark = pytest.mark.micropython
 

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from aedfleet.cli import main
-from aedfleet.testing import inventory_file
+from tests.support.harness import inventory_file
 
 pytestmark = pytest.mark.micropython
 ESP32_MPY = 6 | (10 << 10)  # MicroPython 1.23+ on the ESP32: .mpy 6, arch xtensawin

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from collector.config import ConfigError, HttpConfig
-from collector.http_api import access_from
+from aedfleet.collector.config import ConfigError, HttpConfig
+from aedfleet.collector.http_api import access_from
 
 TOKEN = "a-token-of-enough-length"
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from collector import lineprotocol as lp
+from aedfleet.collector import lineprotocol as lp
 
 
 def test_tag_values_escape_separators() -> None:

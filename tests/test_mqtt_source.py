@@ -10,8 +10,8 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from collector import mqttwire as wire
-from collector.mqtt import AckToken, MqttSource
+from aedfleet.collector import mqttwire as wire
+from aedfleet.collector.mqtt import AckToken, MqttSource
 from tests.support.fake_broker import (
     CONNECT,
     PINGREQ,

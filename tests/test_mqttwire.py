@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from collector import mqttwire as wire
+from aedfleet.collector import mqttwire as wire
 
 
 def publish_packet(topic: str, payload: bytes, qos: int = 1, packet_id: int = 7) -> bytes:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector import mqttwire as wire
+from aedfleet.collector import mqttwire as wire
 from tests.support.fake_broker import PINGRESP_PACKET, publish, publish_of_length, suback
 
 TOPIC = "aed/v1/bz-bc-001/telemetry"

@@ -16,7 +16,7 @@ from paho.mqtt import _packet as paho_packet
 from paho.mqtt.client import Client, MQTTMessageInfo, MQTTv311
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from collector import mqttwire as wire
+from aedfleet.collector import mqttwire as wire
 
 topics = st.text(
     st.characters(codec="utf-8", exclude_characters="\x00+#", exclude_categories=["Cs"]),

@@ -8,9 +8,9 @@ import json
 import msgspec
 import pytest
 
-from collector import protocol
-from collector.validate import REJECTION_CODES, Rejection, Validator
-from tests.golden import INVALID, VALID, VECTORS_DIR, Vector, compact_json
+from aedfleet.collector import protocol
+from aedfleet.collector.validate import REJECTION_CODES, Rejection, Validator
+from tests.support.golden import INVALID, VALID, VECTORS_DIR, Vector, compact_json
 
 validator = Validator()
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collector.ratelog import RateLimiter
+from aedfleet.collector.ratelog import RateLimiter
 
 
 def test_one_line_per_window_then_reports_what_it_held_back() -> None:

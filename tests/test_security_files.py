@@ -16,11 +16,13 @@ from typing import Any
 import pytest
 from cryptography import x509
 
-from aedfleet import broker
+from aedfleet.alerts.store import AlertStore
+from aedfleet.broker.config import generate, rotate
+from aedfleet.broker.errors import BrokerConfigError
+from aedfleet.broker.tls import SERVER_DAYS, make_tls
+from aedfleet.collector.inventory import load_inventory
 from aedfleet.firmware_tools import board_config, write_board_config
-from aedfleet.testing import inventory_file
-from collector.alerts.store import AlertStore
-from collector.inventory import load_inventory
+from tests.support.harness import inventory_file
 
 SECRETS = ("credentials.json", "passwd", "ca.key", "server.key")
 
@@ -57,8 +59,8 @@ def created(creations: list[Creation], name: str) -> list[Creation]:
 def test_broker_secrets_are_never_readable_by_others_not_even_while_written(
     tmp_path: Path, creations: list[Creation]
 ) -> None:
-    files = broker.generate(tmp_path / "broker", ["bz-bc-001"])
-    broker.rotate(files.directory, "bz-bc-001")
+    files = generate(tmp_path / "broker", ["bz-bc-001"])
+    rotate(files.directory, "bz-bc-001")
     for name in SECRETS:
         made = created(creations, name)
         assert made, f"{name} was written without being created with its mode"
@@ -71,7 +73,7 @@ def test_broker_secrets_are_never_readable_by_others_not_even_while_written(
 
 def test_with_a_group_the_broker_reads_what_it_needs_and_nothing_else(tmp_path: Path) -> None:
     group = os.getegid()
-    files = broker.generate(tmp_path / "broker", ["bz-bc-001"], run_as="mosquitto",
+    files = generate(tmp_path / "broker", ["bz-bc-001"], run_as="mosquitto",
                             group=grp.getgrgid(group).gr_name)  # fmt: skip
     modes = {p.name: (stat.S_IMODE(p.stat().st_mode), p.stat().st_gid)
              for p in files.directory.iterdir()}  # fmt: skip
@@ -103,8 +105,8 @@ def test_a_service_accounts_name_is_refused_as_a_cabinet_id_with_its_row(tmp_pat
     path = inventory_file(tmp_path / "inventory.csv", ["bz-bc-001", "aedfleet-collector"])
     with pytest.raises(Exception, match=r"inventory.csv:3: .*reserved"):
         load_inventory(path)
-    with pytest.raises(broker.BrokerConfigError, match="reserved"):
-        broker.generate(tmp_path / "broker", ["aedfleet-operator"])
+    with pytest.raises(BrokerConfigError, match="reserved"):
+        generate(tmp_path / "broker", ["aedfleet-operator"])
 
 
 def _sans(path: Path) -> set[str]:
@@ -116,28 +118,28 @@ def _sans(path: Path) -> set[str]:
 def test_a_changed_hostname_issues_a_new_server_certificate_from_the_same_ca(
     tmp_path: Path,
 ) -> None:
-    files = broker.generate(tmp_path / "broker", ["bz-bc-001"], hostnames=["mqtt.example.org"])
+    files = generate(tmp_path / "broker", ["bz-bc-001"], hostnames=["mqtt.example.org"])
     ca = files.tls.ca_cert.read_bytes()
     assert _sans(files.tls.server_cert) == {"mqtt.example.org"}
-    broker.generate(tmp_path / "broker", ["bz-bc-001"], hostnames=["mqtt.example.net"])
+    generate(tmp_path / "broker", ["bz-bc-001"], hostnames=["mqtt.example.net"])
     assert _sans(files.tls.server_cert) == {"mqtt.example.net"}
     assert files.tls.ca_cert.read_bytes() == ca  # the boards keep trusting it
     cert = x509.load_pem_x509_certificate(files.tls.server_cert.read_bytes())
     cert.verify_directly_issued_by(x509.load_pem_x509_certificate(ca))
     lifetime = cert.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
-    assert lifetime.days <= broker.SERVER_DAYS
+    assert lifetime.days <= SERVER_DAYS
 
 
 def test_an_external_ca_signs_the_server_certificate_and_its_key_stays_away(
     tmp_path: Path,
 ) -> None:
-    external = broker.make_tls(tmp_path / "offline-ca", ["unused"])
-    files = broker.generate(tmp_path / "broker", ["bz-bc-001"], hostnames=["mqtt.example.org"],
+    external = make_tls(tmp_path / "offline-ca", ["unused"])
+    files = generate(tmp_path / "broker", ["bz-bc-001"], hostnames=["mqtt.example.org"],
                             ca_cert=external.ca_cert, ca_key=external.ca_key)  # fmt: skip
     assert not files.tls.ca_key.exists()
     cert = x509.load_pem_x509_certificate(files.tls.server_cert.read_bytes())
     cert.verify_directly_issued_by(x509.load_pem_x509_certificate(external.ca_cert.read_bytes()))
     # rerunning for a new cabinet needs no CA key while the certificate still fits
-    broker.generate(tmp_path / "broker", ["bz-bc-001", "bz-bc-002"], hostnames=["mqtt.example.org"])
-    with pytest.raises(broker.BrokerConfigError, match="--ca-key"):
-        broker.generate(tmp_path / "broker", ["bz-bc-001"], hostnames=["mqtt.example.net"])
+    generate(tmp_path / "broker", ["bz-bc-001", "bz-bc-002"], hostnames=["mqtt.example.org"])
+    with pytest.raises(BrokerConfigError, match="--ca-key"):
+        generate(tmp_path / "broker", ["bz-bc-001"], hostnames=["mqtt.example.net"])

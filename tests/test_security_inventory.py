@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.inventory import COLUMNS, InventoryError, load_inventory
+from aedfleet.collector.inventory import COLUMNS, InventoryError, load_inventory
 
 ROW = {"id": "bz-bc-001", "name": "People's Hospital", "site": "Main gate",
        "district": "Bincheng", "address": "1 Test Road", "lat": "37.38", "lon": "117.97",

@@ -14,11 +14,11 @@ import msgspec
 import pytest
 from aiohttp import web
 
+from aedfleet.alerts.shell import check_notify
+from aedfleet.collector.config import CollectorConfig, ConfigError
+from aedfleet.notify.base import Notification
+from aedfleet.notify.webhook import WebhookNotifier
 from aedfleet.services import free_port
-from collector.alerting import check_notify
-from collector.config import CollectorConfig, ConfigError
-from collector.notify.base import Notification
-from collector.notify.webhook import WebhookNotifier
 
 SECRET = "a-webhook-secret-of-enough-length"
 NOTE = Notification("bz-bc-001:opened:1:firing:0:webhook", "webhook", "door opened",

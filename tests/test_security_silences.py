@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from collector.alerts.engine import AlertEngine, Silence
-from collector.alerts.rules import Settings
-from collector.alerts.store import AlertStore
+from aedfleet.alerts.engine import AlertEngine, Silence
+from aedfleet.alerts.rules import Settings
+from aedfleet.alerts.store import AlertStore
 
 
 def test_saving_an_event_rewrites_the_silences_only_when_they_changed(tmp_path: Path) -> None:

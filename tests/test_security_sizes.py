@@ -4,10 +4,10 @@ larger."""
 
 from __future__ import annotations
 
-from aedfleet.broker import max_packet_bytes
-from collector.protocol import MAX_PAYLOAD_BYTES
-from collector.topics import topic_for
-from simulator.hostile import hostile_message
+from aedfleet.broker.config import max_packet_bytes
+from aedfleet.collector.protocol import MAX_PAYLOAD_BYTES
+from aedfleet.collector.topics import topic_for
+from aedfleet.simulator.hostile import hostile_message
 
 
 def publish_size(topic: str, payload: bytes) -> int:

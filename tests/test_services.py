@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aedfleet.broker import OPERATOR_USER
+from aedfleet.broker.accounts import OPERATOR_USER
 from aedfleet.services import LocalServices, Mosquitto, free_port, mqtt_answers
-from aedfleet.testing import operator_client, rows_so_far, wait_for
+from tests.support.harness import operator_client, rows_so_far, wait_for
 
 pytestmark = pytest.mark.services
 

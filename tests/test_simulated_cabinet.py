@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from aedfleet.services import free_port
-from aedfleet.testing import until
-from simulator.cabinet import SimulatedCabinet
-from simulator.clock import SimClock
-from simulator.environment import Environment
+from aedfleet.simulator.clock import SimClock
+from aedfleet.simulator.environment import Environment
+from aedfleet.simulator.simulated_cabinet import SimulatedCabinet
+from tests.support.harness import until
 
 pytestmark = pytest.mark.asyncio
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from collector.spool import Spool
+from aedfleet.collector.spool import Spool
 
 
 def test_batches_come_back_oldest_first_and_survive_a_restart(tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector import protocol
-from collector.validate import REJECTION_CODES, Rejection, Validator
-from tests.golden import VALID, compact_json
+from aedfleet.collector import protocol
+from aedfleet.collector.validate import REJECTION_CODES, Rejection, Validator
+from tests.support.golden import VALID, compact_json
 
 validator = Validator()
 NOW_MS = VALID[0].now_ms

@@ -10,7 +10,7 @@ from typing import Annotated, Final
 
 import msgspec
 
-from collector.inventory import text_problem
+from aedfleet.collector.inventory import text_problem
 
 COLUMNS: Final = ("id", "name", "kind", "district", "lat", "lon", "weight")
 KINDS: Final = ("station", "school", "hospital", "mall", "square", "park", "venue", "office",

@@ -11,8 +11,8 @@ from typing import Annotated, Final
 
 import msgspec
 
+from aedfleet.collector.inventory import text_problem
 from aedfleet.coverage.live import LiveCoverage
-from collector.inventory import text_problem
 
 CANDIDATE_COLUMNS: Final = ("name", "lat", "lon")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from aedfleet.influxql import query
+from aedfleet.influx_query import query
 
 # the collector writes every cabinet's state at each readiness heartbeat (60 s by default); the
 # ops boards read the last five minutes, and so does the report

@@ -6,8 +6,8 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from aedfleet.collector.inventory import Cabinet
 from aedfleet.coverage.hours import AccessHours, HoursError, parse_hours
-from collector.inventory import Cabinet
 
 
 @dataclass(frozen=True)

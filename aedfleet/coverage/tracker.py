@@ -9,11 +9,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+from aedfleet.collector import lineprotocol as lp
 from aedfleet.coverage.live import FLEET, DistrictCoverage, LiveCoverage, PlaceCoverage
 from aedfleet.coverage.places import Place
 from aedfleet.coverage.report import READY
 from aedfleet.coverage.sites import Site, local_time
-from collector import lineprotocol as lp
 
 MEASUREMENT: Final = "coverage"
 

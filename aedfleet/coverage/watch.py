@@ -10,6 +10,9 @@ from pathlib import Path
 
 import msgspec
 
+from aedfleet.alerts.engine import Transition
+from aedfleet.collector import lineprotocol as lp
+from aedfleet.collector.inventory import Inventory
 from aedfleet.coverage.alerts import (
     ESCALATED,
     RULE,
@@ -23,9 +26,6 @@ from aedfleet.coverage.places import load_places
 from aedfleet.coverage.report import READY
 from aedfleet.coverage.sites import sites_from
 from aedfleet.coverage.tracker import CoverageTracker, Update
-from collector import lineprotocol as lp
-from collector.alerts.engine import Transition
-from collector.inventory import Inventory
 
 Readiness = Callable[[str], tuple[str, str]]  # cabinet id -> (state, reason)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 
-from collector import protocol as p
-from collector.alerts.engine import AlertEngine, Silence, Transition
-from collector.alerts.rules import Settings
+from aedfleet.alerts.engine import AlertEngine, Silence, Transition
+from aedfleet.alerts.rules import Settings
+from aedfleet.collector import protocol as p
 
 CAB = "bz-bc-001"
 T0 = 1_795_820_400_000

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import msgspec
 
-from collector import protocol as p
-from collector.alerts.engine import AlertEngine, Transition
-from collector.alerts.rules import Settings
-from collector.alerts.state import SEQ_WINDOW
-from collector.alerts.store import AlertStore
+from aedfleet.alerts.engine import AlertEngine, Transition
+from aedfleet.alerts.rules import Settings
+from aedfleet.alerts.state import SEQ_WINDOW
+from aedfleet.alerts.store import AlertStore
+from aedfleet.collector import protocol as p
 from tests.alerts.test_engine import CAB, MIN, T0, kinds, telemetry
 
 SEC = 1000

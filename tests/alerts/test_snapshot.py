@@ -1,15 +1,15 @@
-"""The `cabinet_state` snapshot (collector/snapshot.py): what each point says, and that between
-heartbeats only a change is written, acknowledgements and silences included."""
+"""The `cabinet_state` snapshot (aedfleet/collector/snapshot.py): what each point says,
+and that between heartbeats only a change is written, acknowledgements and silences included."""
 
 from __future__ import annotations
 
 import datetime
 
-from collector import protocol as p
-from collector.alerts.engine import Silence
-from collector.enrich import PointEncoder
-from collector.inventory import Cabinet
-from collector.snapshot import Snapshots
+from aedfleet.alerts.engine import Silence
+from aedfleet.collector import protocol as p
+from aedfleet.collector.enrich import PointEncoder
+from aedfleet.collector.inventory import Cabinet
+from aedfleet.collector.snapshot import Snapshots
 from tests.alerts.test_engine import CAB, MIN, T0, engine, event
 
 PLACE = Cabinet(

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 
-from collector.alerts.rules import Settings, temperature
-from collector.alerts.state import CabinetState, fold
-from collector.validate import Rejection, Validator
+from aedfleet.alerts.rules import Settings, temperature
+from aedfleet.alerts.state import CabinetState, fold
+from aedfleet.collector.validate import Rejection, Validator
 
 CABINET = "bz-bc-001"
 NOW = 1_795_820_400_000

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from aedfleet.cli import main
 from aedfleet.coverage.geo import haversine_m
 from aedfleet.services import LocalServices
-from simulator.demo_fleet import demo_inventory
+from aedfleet.simulator.demo_fleet import demo_inventory
 
 NOON = ["--all-ready", "--at", "2026-12-01 12:00"]
 NIGHT = ["--all-ready", "--at", "2026-12-01 03:00"]

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from aedfleet.collector.inventory import Cabinet
 from aedfleet.coverage.geo import radius_m
 from aedfleet.coverage.hours import HoursError
 from aedfleet.coverage.live import LiveCoverage
 from aedfleet.coverage.places import DEMO_PLACES, PlacesError, load_places
 from aedfleet.coverage.sites import sites_from, usable_sites
-from collector.inventory import Cabinet
-from simulator.demo_fleet import DISTRICTS, demo_inventory
+from aedfleet.simulator.demo_fleet import DISTRICTS, demo_inventory
 from tests.coverage.geometry import NOON
 
 HEADER = "id,name,kind,district,lat,lon,weight\n"

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from aedfleet.coverage.tracker import CoverageTracker
-from aedfleet.influxql import query
+from aedfleet.influx_query import query
 from aedfleet.services import LocalServices
 from tests.coverage.geometry import place, site
 

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from aedfleet.cli import main
+from aedfleet.dashboards.check import all_queries
 from aedfleet.services import LocalServices
-from dashboards.check import all_queries
 
 
 def test_build_writes_the_provisioning_folder(tmp_path: Path) -> None:

@@ -10,11 +10,11 @@ import pytest
 import yaml
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
-from dashboards.boards import DASHBOARDS
-from dashboards.check import all_queries, panel_queries
-from dashboards.grafana_macros import render, variables_used
-from dashboards.influxql import DATASOURCE_UID
-from dashboards.provisioning import build, dashboard_json
+from aedfleet.dashboards.boards import DASHBOARDS
+from aedfleet.dashboards.check import all_queries, panel_queries
+from aedfleet.dashboards.grafana_macros import render, variables_used
+from aedfleet.dashboards.provisioning import build, dashboard_json
+from aedfleet.dashboards.targets import DATASOURCE_UID
 
 MODELS = {name: dashboard_json(name) for name in DASHBOARDS}
 

@@ -13,13 +13,14 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from aedfleet.alerts.rules import Settings
 from aedfleet.cli import main
-from collector.alerts.rules import Settings
-from dashboards.alert_rules import CONTACT_POINT, RULE_UIDS
-from dashboards.boards import DASHBOARDS
-from dashboards.check import all_queries
-from dashboards.provisioning import GRAFANA_DASHBOARDS_PATH, build, dashboard_json
-from dashboards.site import Site, site_from
+from aedfleet.dashboards.alert_rules import CONTACT_POINT, RULE_UIDS
+from aedfleet.dashboards.boards import DASHBOARDS
+from aedfleet.dashboards.check import all_queries
+from aedfleet.dashboards.grafana_host import GRAFANA_DASHBOARDS_PATH
+from aedfleet.dashboards.provisioning import build, dashboard_json
+from aedfleet.dashboards.site import Site, site_from
 
 MODELS = {name: dashboard_json(name) for name in DASHBOARDS}
 CURRENT_STATE = ("cabinet_state",)

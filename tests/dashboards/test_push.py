@@ -6,9 +6,9 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from aedfleet.cli import main
-from dashboards.boards import DASHBOARDS
-from dashboards.influxql import DATASOURCE_UID
-from tests.fake_grafana import FakeGrafana
+from aedfleet.dashboards.boards import DASHBOARDS
+from aedfleet.dashboards.targets import DATASOURCE_UID
+from tests.support.fake_grafana import FakeGrafana
 
 TOKEN = "glsa_test_token"
 

@@ -13,7 +13,7 @@ import pytest
 from rich.console import Console
 
 from aedfleet.services import InfluxDB
-from simulator.simulation import Outcome, simulate
+from aedfleet.simulator.simulation import Outcome, simulate
 
 
 class SimulatedFleet(NamedTuple):

@@ -15,12 +15,11 @@ from click.testing import CliRunner
 from paho.mqtt.enums import CallbackAPIVersion
 
 from aedfleet.cli import main
-from aedfleet.influxql import query
+from aedfleet.collector.clock import wall_ms
+from aedfleet.collector.topics import topic_for
+from aedfleet.influx_query import query
 from aedfleet.services import LocalServices
-from aedfleet.testing import CollectorProcess, operator_client, rows_so_far, wait_for
-from collector.clock import wall_ms
-from collector.topics import topic_for
-from tests.fake_providers import (
+from tests.support.fake_providers import (
     ALIYUN_KEY_ID,
     ALIYUN_SECRET,
     FakeAliyun,
@@ -28,11 +27,12 @@ from tests.fake_providers import (
     Script,
     twilio_collector_sections,
 )
+from tests.support.harness import CollectorProcess, operator_client, rows_so_far, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 A = "bz-bc-001"
 DUTY = "+8613700000001"
-GUARDIAN = "+8613800000000"  # what aedfleet.testing.inventory_file gives every cabinet
+GUARDIAN = "+8613800000000"  # what tests.support.harness.inventory_file gives every cabinet
 FAST = {"tick_ms": 200, "repeat_critical_s": 2, "opened_clear_s": 1, "readiness_every_s": 1}
 
 

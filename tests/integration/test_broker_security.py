@@ -13,10 +13,14 @@ import pytest
 from click.testing import CliRunner
 from paho.mqtt.enums import CallbackAPIVersion
 
-from aedfleet import broker
+from aedfleet.broker.accounts import COLLECTOR_USER
+from aedfleet.broker.config import rotate
+from aedfleet.broker.tls import make_tls
 from aedfleet.cli import main
+from aedfleet.collector.clock import wall_ms
+from aedfleet.collector.topics import topic_for
 from aedfleet.services import LocalServices
-from aedfleet.testing import (
+from tests.support.harness import (
     CollectorProcess,
     Recorder,
     count,
@@ -24,8 +28,6 @@ from aedfleet.testing import (
     operator_client,
     wait_for,
 )
-from collector.clock import wall_ms
-from collector.topics import topic_for
 
 pytestmark = pytest.mark.services
 A, B = "bz-bc-001", "bz-bc-002"
@@ -139,11 +141,11 @@ def test_tls_with_the_generated_ca_works_and_a_foreign_ca_fails(
     services: LocalServices, tmp_path: Path
 ) -> None:
     files = services.mosquitto.files
-    password = services.mosquitto.password(broker.COLLECTOR_USER)
-    user = broker.COLLECTOR_USER
+    password = services.mosquitto.password(COLLECTOR_USER)
+    user = COLLECTOR_USER
     assert answer_for(services, user, password, tls_ca=files.tls.ca_cert) == "Success"
     # a client that trusts another CA (an impostor's certificate chain) refuses this broker
-    foreign = broker.make_tls(tmp_path / "foreign", ["localhost"])
+    foreign = make_tls(tmp_path / "foreign", ["localhost"])
     context = ssl.create_default_context(cafile=str(foreign.ca_cert))
     address = (services.mosquitto.host, services.mosquitto.tls_port)
     with (
@@ -158,7 +160,7 @@ def test_rotating_one_cabinet_changes_only_its_password(services: LocalServices)
     old_a = services.mosquitto.password(A)
     password_b = services.mosquitto.password(B)
     other_lines = [line for line in files.passwd.read_text().splitlines() if not line.startswith(A)]
-    broker.rotate(files.directory, A)
+    rotate(files.directory, A)
     services.mosquitto.reload()
     new_a = services.mosquitto.password(A)
     assert new_a != old_a

@@ -13,9 +13,13 @@ from threading import Thread
 import pytest
 from paho.mqtt.client import topic_matches_sub
 
-from aedfleet.influxql import query
+from aedfleet.collector.clock import wall_ms
+from aedfleet.collector.service import INGEST_KINDS
+from aedfleet.collector.topics import topic_for
+from aedfleet.influx_query import query
 from aedfleet.services import LocalServices, running_services
-from aedfleet.testing import (
+from tests.support.golden import INVALID
+from tests.support.harness import (
     CollectorProcess,
     Publisher,
     cabinet_ids,
@@ -24,10 +28,6 @@ from aedfleet.testing import (
     telemetry_stream,
     wait_for,
 )
-from collector.clock import wall_ms
-from collector.service import INGEST_KINDS
-from collector.topics import topic_for
-from tests.golden import INVALID
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from aedfleet.influxql import query
-from dashboards import check
-from dashboards.alert_rules import rules
-from dashboards.boards import PICKER_REGEX
-from dashboards.check import PanelQuery
-from dashboards.grafana_macros import ALL_VALUE, render
-from dashboards.site import Site
+from aedfleet.dashboards import check
+from aedfleet.dashboards.alert_rules import rules
+from aedfleet.dashboards.boards import PICKER_REGEX
+from aedfleet.dashboards.check import PanelQuery
+from aedfleet.dashboards.grafana_macros import ALL_VALUE, render
+from aedfleet.dashboards.site import Site
+from aedfleet.influx_query import query
 from tests.integration.conftest import SimulatedFleet
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]

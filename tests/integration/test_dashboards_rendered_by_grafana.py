@@ -6,12 +6,12 @@ each panel's transformations, field config, overrides, value mappings and stat r
 (tests/dashboards/grafana_render/render.js says which functions).
 
 What imitates Grafana: the frames handed to it are built here as Grafana's InfluxDB data
-source builds them from InfluxDB's answer to the exact query the panel sends (macros and
-`timeFrom` window substituted by dashboards.grafana_macros): for a time-series query one frame
-per series and value column, the series' tags as the field's labels; for a table-format query
-one table, its columns the time, the series' tags, then the selected values, one row per point
-of every series (the data source's table response). And the registration of the few standard
-field-config properties the boards use (render.js).
+source builds them from InfluxDB's answer to the exact query the panel sends (macros
+and `timeFrom` window substituted by aedfleet/dashboards/grafana_macros.py): for a
+time-series query one frame per series and value column, the series' tags as the field's
+labels; for a table-format query one table, its columns the time, the series' tags, then
+the selected values, one row per point of every series (the data source's table response).
+And the registration of the few standard field-config properties the boards use (render.js).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from typing import Any
 import httpx
 import pytest
 
-from dashboards.grafana_macros import ALL_VALUE, duration_ms, render
-from dashboards.provisioning import dashboard_json
+from aedfleet.dashboards.grafana_macros import ALL_VALUE, duration_ms, render
+from aedfleet.dashboards.provisioning import dashboard_json
 from tests.integration.conftest import SimulatedFleet
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from aedfleet.collector.clock import wall_ms
+from aedfleet.collector.validate import Rejection, Validator
 from aedfleet.services import LocalServices, free_port, running_services
-from aedfleet.testing import FirmwareProcess, Recorder, wait_for
-from collector.clock import wall_ms
-from collector.validate import Rejection, Validator
+from tests.support.harness import FirmwareProcess, Recorder, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.micropython]
 CABINET = "bz-bc-001"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from aedfleet.services import LocalServices
-from aedfleet.testing import FirmwareProcess, Recorder, wait_for
 from tests.firmware.esp32_board import DOOR_PIN, Esp32Cabinet
+from tests.support.harness import FirmwareProcess, Recorder, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.micropython]
 CABINET = "bz-bc-001"

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from aedfleet.broker import ensure_tls, make_tls
+from aedfleet.broker.tls import ensure_tls, make_tls
 from aedfleet.firmware_tools import micropython_command, micropython_path
 from aedfleet.services import LocalServices, Mosquitto
-from aedfleet.testing import FirmwareProcess, Recorder, wait_for
+from tests.support.harness import FirmwareProcess, Recorder, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.micropython]
 CABINET = "bz-bc-001"

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from aedfleet.collector.clock import wall_ms
 from aedfleet.services import LocalServices, running_services
-from aedfleet.testing import (
+from tests.support.harness import (
     CollectorProcess,
     Publisher,
     cabinet_ids,
@@ -22,7 +23,6 @@ from aedfleet.testing import (
     telemetry_stream,
     wait_for,
 )
-from collector.clock import wall_ms
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 STALL_S = 60  # the fault's length: more than the 45 s (1.5 x keepalive 30 s) of broker silence

@@ -7,9 +7,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from aedfleet.collector.influx import InfluxUnavailableError, InfluxWriter
 from aedfleet.services import InfluxDB, LocalServices, free_port
-from aedfleet.testing import count
-from collector.influx import InfluxUnavailableError, InfluxWriter
+from tests.support.harness import count
 
 pytestmark = [pytest.mark.services, pytest.mark.asyncio]
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
+from aedfleet.collector.clock import wall_ms
+from aedfleet.collector.topics import topic_for
 from aedfleet.services import LocalServices
-from aedfleet.testing import CollectorProcess, operator_client, wait_for
-from collector.clock import wall_ms
-from collector.topics import topic_for
-from tests.fake_providers import FakeTwilio, twilio_collector_sections
+from tests.support.fake_providers import FakeTwilio, twilio_collector_sections
+from tests.support.harness import CollectorProcess, operator_client, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 CAB = "bz-bc-015"

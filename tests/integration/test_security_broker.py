@@ -11,11 +11,12 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from aedfleet import broker
+from aedfleet.broker.accounts import COLLECTOR_USER, OPERATOR_USER, collector_accounts
+from aedfleet.broker.config import max_packet_bytes
+from aedfleet.collector.clock import wall_ms
+from aedfleet.collector.topics import topic_for
 from aedfleet.services import LocalServices
-from aedfleet.testing import CollectorProcess, Recorder, count, wait_for
-from collector.clock import wall_ms
-from collector.topics import topic_for
+from tests.support.harness import CollectorProcess, Recorder, count, wait_for
 
 pytestmark = pytest.mark.services
 A, B = "bz-bc-001", "bz-bc-002"
@@ -67,7 +68,7 @@ def test_a_cabinet_password_cannot_take_over_the_collectors_session(
 ) -> None:
     collector = CollectorProcess(services, tmp_path, database="takeover", ids=[A, B])
     collector.process.start()
-    telemetry, events = broker.collector_accounts(collector.account)
+    telemetry, events = collector_accounts(collector.account)
     # a street cabinet's password, and the client ids the collector connects with
     intruders = [Client(services, A, client_id=events), Client(services, A, client_id=telemetry)]
     sender = Client(services, B)
@@ -93,7 +94,7 @@ def test_a_20_mib_publish_is_refused_by_the_broker(services: LocalServices) -> N
     wait_for(watcher.client.is_connected, 10, "the watcher")
     big = Client(services, A)
     try:
-        assert broker.max_packet_bytes() < 2048
+        assert max_packet_bytes() < 2048
         big.client.publish(topic_for(A, "event"), b"x" * (20 * 1024 * 1024), qos=1)
         assert big.disconnected.wait(30), "the broker kept a client that sent 20 MiB"
         marker = Client(services, A)  # the same cabinet again, with a normal message
@@ -107,12 +108,12 @@ def test_a_20_mib_publish_is_refused_by_the_broker(services: LocalServices) -> N
 
 
 def test_each_service_account_is_refused_where_its_acl_says(services: LocalServices) -> None:
-    collector_user = broker.COLLECTOR_USER
+    collector_user = COLLECTOR_USER
     config = f'{{"v":1,"id":"{A}","rev":7,"ts":{wall_ms()},"tele_s":300}}'.encode()
     refused = 135
     collector = Client(services, collector_user)
-    events = Client(services, broker.collector_accounts()[1])
-    operator = Client(services, broker.OPERATOR_USER)
+    events = Client(services, collector_accounts()[1])
+    operator = Client(services, OPERATOR_USER)
     try:
         # the collector is read-only: no config, retained or not, and no cabinet's messages
         assert collector.publish(topic_for(A, "config"), config, retain=True) == refused

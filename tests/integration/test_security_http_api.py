@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from aedfleet.cli import main
+from aedfleet.collector.clock import wall_ms
+from aedfleet.collector.topics import topic_for
 from aedfleet.services import LocalServices
-from aedfleet.testing import CollectorProcess, operator_client, rows_so_far, wait_for
-from collector.clock import wall_ms
-from collector.topics import topic_for
+from tests.support.harness import CollectorProcess, operator_client, rows_so_far, wait_for
 
 pytestmark = pytest.mark.services
 A, B = "bz-bc-001", "bz-bc-002"

@@ -7,8 +7,8 @@ import aiohttp
 import httpx
 import pytest
 
+from aedfleet.collector.influx import InfluxWriter
 from aedfleet.services import LocalServices
-from collector.influx import InfluxWriter
 
 pytestmark = pytest.mark.services
 VICTIM = "sec_victim"

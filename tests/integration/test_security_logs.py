@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from aedfleet.collector.clock import wall_ms
+from aedfleet.collector.topics import topic_for
 from aedfleet.services import LocalServices
-from aedfleet.testing import CollectorProcess, operator_client, wait_for
-from collector.clock import wall_ms
-from collector.topics import topic_for
+from tests.support.harness import CollectorProcess, operator_client, wait_for
 
 pytestmark = pytest.mark.services
 A = "bz-bc-001"

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from aedfleet import broker
+from aedfleet.broker.accounts import OPERATOR_USER
+from aedfleet.broker.config import generate
 from aedfleet.services import ManagedProcess, ServiceError, free_port, mqtt_answers
 
 pytestmark = pytest.mark.services
@@ -42,15 +43,15 @@ def test_mosquitto_started_as_root_drops_to_its_user_and_reads_its_files(
     public_folder: Path,
 ) -> None:
     port = free_port()
-    files = broker.generate(public_folder / "broker", [A], plain_port=port,
+    files = generate(public_folder / "broker", [A], plain_port=port,
                             tls_port=free_port(), tls_bind="127.0.0.1", run_as="mosquitto",
                             group="mosquitto")  # fmt: skip
-    password = files.password(broker.OPERATOR_USER)
+    password = files.password(OPERATOR_USER)
     mosquitto = ManagedProcess(
         "mosquitto", [shutil.which("mosquitto", path="/usr/sbin:/usr/bin") or "mosquitto",
                       "-c", str(files.conf)],
         public_folder / "mosquitto.log",
-        lambda: mqtt_answers("127.0.0.1", port, username=broker.OPERATOR_USER, password=password),
+        lambda: mqtt_answers("127.0.0.1", port, username=OPERATOR_USER, password=password),
     )  # fmt: skip
     try:
         mosquitto.start(timeout_s=20)

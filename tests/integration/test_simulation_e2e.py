@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.scenario import BASE, load_library
+from aedfleet.simulator.scenario import BASE, load_library
 from tests.integration.conftest import SimulatedFleet
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]

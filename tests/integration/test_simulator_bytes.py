@@ -17,11 +17,11 @@ import pytest
 
 from aedfleet.firmware_tools import micropython_command, micropython_path
 from aedfleet.services import LocalServices
-from aedfleet.testing import Recorder, until, wait_for
-from simulator.cabinet import SimulatedCabinet
-from simulator.clock import SimClock
-from simulator.environment import Environment
-from simulator.scenario import Action
+from aedfleet.simulator.clock import SimClock
+from aedfleet.simulator.environment import Environment
+from aedfleet.simulator.scenario import Action
+from aedfleet.simulator.simulated_cabinet import SimulatedCabinet
+from tests.support.harness import Recorder, until, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.micropython]
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from aedfleet.testing import until
-from simulator.clock import Moment, SimClock
+from aedfleet.simulator.clock import Moment, SimClock
+from tests.support.harness import until
 
 START = 1_764_547_200_000
 

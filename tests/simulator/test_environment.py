@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 
-from simulator.clock import SimClock
-from simulator.environment import Environment
-from simulator.firmware import cabinet as firmware_cabinet
+from aedfleet.simulator.clock import SimClock
+from aedfleet.simulator.environment import Environment
+from aedfleet.simulator.firmware import cabinet as firmware_cabinet
 
 MIN = 60_000
 MIDNIGHT_LOCAL = 1_795_881_600_000  # 2026-11-29 00:00 China Standard Time

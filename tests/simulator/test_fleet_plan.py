@@ -6,9 +6,9 @@ import datetime
 
 import pytest
 
-from simulator.demo_fleet import DISTRICTS, district_counts, fleet_inventory, is_outdoor
-from simulator.fleet import choose, plan_fleet
-from simulator.scenario import BASE, ScenarioError, load_library
+from aedfleet.simulator.demo_fleet import DISTRICTS, district_counts, fleet_inventory, is_outdoor
+from aedfleet.simulator.plan import choose, plan_fleet
+from aedfleet.simulator.scenario import BASE, ScenarioError, load_library
 
 START = datetime.date(2026, 11, 29)
 LIBRARY = load_library()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from simulator.simulation import LAG_LIMIT_S, Load, simulate
+from aedfleet.simulator.simulation import LAG_LIMIT_S, Load, simulate
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 

@@ -8,10 +8,10 @@ from typing import get_args
 
 import pytest
 
-from collector import protocol
-from collector.alerts.rules import RULES
-from collector.validate import REJECTION_CODES
-from simulator.scenario import (
+from aedfleet.alerts.rules import RULES
+from aedfleet.collector import protocol
+from aedfleet.collector.validate import REJECTION_CODES
+from aedfleet.simulator.scenario import (
     BASE,
     Action,
     Expect,

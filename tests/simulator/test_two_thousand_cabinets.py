@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from simulator.scenario import load_library
-from simulator.simulation import DEFAULT_SPEED, simulate
+from aedfleet.simulator import DEFAULT_SPEED
+from aedfleet.simulator.scenario import load_library
+from aedfleet.simulator.simulation import simulate
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 

@@ -9,11 +9,11 @@ import io
 
 from rich.console import Console
 
-from simulator.fleet import choose, plan_fleet
-from simulator.runner import FleetStats, Timeline
-from simulator.scenario import load_library
-from simulator.simulation import LAG_LIMIT_S, Outcome, health, summary
-from simulator.verify import Mismatch
+from aedfleet.simulator.fleet import FleetStats, Timeline
+from aedfleet.simulator.plan import choose, plan_fleet
+from aedfleet.simulator.scenario import load_library
+from aedfleet.simulator.simulation import LAG_LIMIT_S, Outcome, health, summary
+from aedfleet.simulator.verify import Mismatch
 
 LIBRARY = load_library()
 PLAN = plan_fleet(20, choose(LIBRARY, "emergency_opening,door_ajar"), LIBRARY, seed=1,

@@ -4,7 +4,7 @@ collector's reader through what a broker may do (MQTT Version 3.1.1, OASIS Stand
 Each accepted connection runs the next script in turn (the last one repeats). A script is an
 async function given a `Connection`: it reads what the client sent, answers, misbehaves or
 closes. Everything the client sent is recorded. The packets are written here from the
-standard, independently of collector/mqttwire.py.
+standard, independently of aedfleet/collector/mqttwire.py.
 """
 
 from __future__ import annotations

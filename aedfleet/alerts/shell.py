@@ -1,0 +1,371 @@
+"""The collector's alerting shell: the pure engine fed by validated messages and the clock,
+its transitions stored, written to InfluxDB, routed and queued for the notifiers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, Final
+
+import aiohttp
+import msgspec
+
+from aedfleet.alerts.engine import AlertEngine, Silence, Transition
+from aedfleet.alerts.rules import RULES, Settings
+from aedfleet.alerts.store import AlertStore
+from aedfleet.collector import lineprotocol as lp
+from aedfleet.collector import protocol as p
+from aedfleet.collector.clock import wall_ms
+from aedfleet.collector.config import CollectorConfig, ConfigError
+from aedfleet.collector.enrich import PointEncoder
+from aedfleet.collector.inventory import Inventory
+from aedfleet.collector.snapshot import Snapshots
+from aedfleet.notify.aliyun import AliyunNotifier
+from aedfleet.notify.base import Notification, Notifier
+from aedfleet.notify.demo_outbox import FileOutboxNotifier
+from aedfleet.notify.dispatcher import Dispatcher
+from aedfleet.notify.http import check_url
+from aedfleet.notify.router import Router, RoutingConfig
+from aedfleet.notify.text import compose
+from aedfleet.notify.twilio import TwilioNotifier
+from aedfleet.notify.webhook import WebhookNotifier, signing_key
+
+log = logging.getLogger("aedfleet.alerts")
+MAX_SILENCE_MINUTES: Final = 7 * 24 * 60
+MAX_SILENCES: Final = 500  # active at once: every change rewrites them all
+MAX_REASON_CHARS: Final = 200
+OPEN_KINDS: Final = ("firing", "repeat", "escalated", "acknowledged")
+SWEEP_EVERY_MS = 5_000
+SAVE_EVERY_MS = 30_000
+SLICE = 250  # cabinets judged between two looks at the network
+
+
+class OperatorError(ValueError):
+    """An operator's request the collector refuses; the message says why."""
+
+
+def _chunks(items: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(items), SLICE):
+        yield items[start : start + SLICE]
+
+
+def settings_from(config: CollectorConfig) -> tuple[Settings, dict[str, Settings]]:
+    """The fleet's thresholds and each overridden cabinet's; a bad key fails at start-up."""
+    alerts = msgspec.to_builtins(config.alerts)
+    names = set(Settings.__struct_fields__)
+    fleet = {k: v for k, v in alerts.items() if k in names}
+    fleet["utc_offset_minutes"] = config.fleet.utc_offset_minutes
+    overrides = {}
+    for cabinet_id, values in config.alerts.cabinets.items():
+        try:
+            overrides[cabinet_id] = msgspec.convert({**fleet, **values}, Settings)
+        except msgspec.ValidationError as error:
+            raise ConfigError(f"[alerts.cabinets.{cabinet_id}]: {error}") from error
+    return msgspec.convert(fleet, Settings), overrides
+
+
+def check_notify(config: CollectorConfig) -> None:
+    """Refuse at start-up what would leak or forge a notification: a provider or webhook URL
+    in clear over a network, an unsigned webhook."""
+    notify = config.notify
+    try:
+        if notify.sms_provider == "twilio":
+            check_url(config.twilio.base_url, "twilio.base_url")
+        if notify.sms_provider == "aliyun":
+            check_url(config.aliyun.endpoint, "aliyun.endpoint")
+        if notify.webhook_url:
+            check_url(notify.webhook_url, "notify.webhook_url")
+            signing_key(notify.webhook_secret)
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
+
+
+def notifiers_for(config: CollectorConfig, session: aiohttp.ClientSession) -> dict[str, Notifier]:
+    notify = config.notify
+    chosen: dict[str, Notifier] = {}
+    if notify.sms_provider == "twilio":
+        t = config.twilio
+        chosen["sms"] = TwilioNotifier(
+            session, account_sid=t.account_sid, auth_token=t.auth_token, sender=t.sender,
+            base_url=t.base_url, timeout_s=notify.timeout_s,
+        )  # fmt: skip
+    elif notify.sms_provider == "aliyun":
+        a = config.aliyun
+        chosen["sms"] = AliyunNotifier(
+            session, access_key_id=a.access_key_id, access_key_secret=a.access_key_secret,
+            sign_name=a.sign_name, template_code=a.template_code, endpoint=a.endpoint,
+            timeout_s=notify.timeout_s,
+        )  # fmt: skip
+    elif notify.sms_provider == "outbox":
+        chosen["sms"] = FileOutboxNotifier(Path(notify.outbox_path))
+    elif notify.sms_provider != "none":
+        raise ValueError(f"notify.sms_provider must be none, twilio, aliyun or outbox, "
+                         f"not {notify.sms_provider!r}")  # fmt: skip
+    if notify.webhook_url:
+        chosen["webhook"] = WebhookNotifier(
+            session, url=notify.webhook_url, secret=notify.webhook_secret,
+            timeout_s=notify.timeout_s,
+        )  # fmt: skip
+    return chosen
+
+
+class Alerting:
+    def __init__(
+        self,
+        config: CollectorConfig,
+        inventory: Inventory,
+        encoder: PointEncoder,
+        write_line: Callable[[str], None],
+        clock: Callable[[], int] = wall_ms,
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        self.inventory = inventory
+        self._encoder = encoder
+        self._write_line = write_line
+        check_notify(config)
+        fleet_settings, cabinet_settings = settings_from(config)
+        grace_s = config.alerts.broker_grace_s
+        grace_ms = None if grace_s is None else grace_s * 1000
+        self.engine = AlertEngine(fleet_settings, cabinet_settings, broker_grace_ms=grace_ms)
+        self.store = AlertStore(Path(config.alerts.state_dir) / "alerts.sqlite3")
+        self.store.load(self.engine)
+        notify = config.notify
+        self.router = Router(
+            RoutingConfig(
+                duty_officers=tuple(notify.duty_officers), quiet_hours=notify.quiet_hours,
+                budget_per_hour=notify.budget_per_hour,
+                utc_offset_minutes=config.fleet.utc_offset_minutes,
+            )
+        )  # fmt: skip
+        self.dispatcher: Dispatcher | None = None
+        self._readiness: dict[str, tuple[str, str]] = {}
+        self._readiness_written_ms = 0
+        self.snapshots = Snapshots(self.engine, inventory, encoder)
+
+    # --- from the message path (must stay cheap) -----------------------------------------
+
+    def on_message(self, message: p.DeviceMessage, at_ms: int) -> None:
+        transitions = self.engine.on_message(message, at_ms)
+        if transitions:
+            self.handle(transitions, at_ms)
+        if transitions or type(message) is not p.Telemetry:
+            self.store.save(self.engine, {message.id})  # events are rare: keep them at once
+
+    # --- the clock -------------------------------------------------------------------------
+
+    async def run(self, session: aiohttp.ClientSession, broker_up: Callable[[], bool]) -> None:
+        self.dispatcher = Dispatcher(self.store, notifiers_for(self.config, session),
+                                     self._write_line, clock=self._clock)  # fmt: skip
+        sending = asyncio.create_task(self.dispatcher.run())
+        sweep_ms = SWEEP_EVERY_MS
+        last_sweep = last_save = 0
+        unsaved: set[str] = set()
+        try:
+            while True:
+                now = self._clock()
+                self.engine.broker_connected(broker_up(), now)
+                dirty, self.engine.dirty = self.engine.dirty, set()
+                # what changed is judged every tick; the whole fleet (timers) every few seconds
+                sweep = now - last_sweep >= sweep_ms
+                last_sweep = now if sweep else last_sweep
+                transitions = await self._tick(now, list(self.engine.cabinets) if sweep else dirty)
+                if transitions:
+                    self.handle(transitions, now)
+                alerted = {t.cabinet_id for t in transitions}
+                unsaved |= dirty
+                if alerted:
+                    self.store.save(self.engine, alerted)
+                # telemetry's changes are saved in bulk: a restart loses at most these seconds
+                if unsaved and now - last_save >= SAVE_EVERY_MS:
+                    for chunk in _chunks(list(unsaved)):
+                        self.store.save(self.engine, set(chunk))
+                        await asyncio.sleep(0)
+                    unsaved, last_save = set(), now
+                # readiness: on every change, and for the whole fleet at a steady interval
+                every_ms = self.config.alerts.readiness_every_s * 1000
+                due = now - self._readiness_written_ms >= every_ms
+                if due:
+                    self._readiness_written_ms = now
+                targets = (
+                    set(self.inventory) | set(self.engine.cabinets) if due else alerted | dirty
+                )
+                for chunk in _chunks(list(targets)):
+                    self._write_readiness(chunk, now, force=due)
+                    for line in self.snapshots.lines(chunk, now, force=due):
+                        self._write_line(line)
+                    await asyncio.sleep(0)
+                await asyncio.sleep(self.config.alerts.tick_ms / 1000)
+        finally:
+            sending.cancel()
+
+    def close(self) -> None:
+        """The store stays open while run() restarts; closed once, at the collector's stop."""
+        self.store.close()
+
+    async def _tick(self, now_ms: int, cabinet_ids: Iterable[str]) -> list[Transition]:
+        # in slices, yielding between them: a door event waiting on the loop is handled
+        # within milliseconds even when 10,000 cabinets are being judged
+        transitions = self.engine.tick(now_ms, [])  # repeats and silences
+        for chunk in _chunks(list(cabinet_ids)):
+            transitions += self.engine.tick(now_ms, chunk)
+            await asyncio.sleep(0)
+        return transitions
+
+    # --- transitions -----------------------------------------------------------------------
+
+    def handle(self, transitions: list[Transition], now_ms: int) -> None:
+        for transition in transitions:
+            self._write_line(self._alert_line(transition))
+            if transition.kind != "info":
+                log.warning("alert %s %s %s: %s", transition.kind, transition.cabinet_id,
+                            transition.rule, transition.summary)  # fmt: skip
+            self._queue(transition, now_ms)
+        if self.dispatcher is not None:
+            self.dispatcher.wake.set()
+
+    def _queue(self, transition: Transition, now_ms: int) -> None:
+        cabinet = self.inventory.get(transition.cabinet_id)
+        text = compose(transition, cabinet, language=self.config.notify.language,
+                       utc_offset_minutes=self.config.fleet.utc_offset_minutes)  # fmt: skip
+
+        def notification(recipient: str) -> Notification:
+            return Notification(
+                f"{transition.key}:{recipient}", recipient, text, transition.cabinet_id,
+                transition.rule, transition.kind, transition.severity,
+            )  # fmt: skip
+
+        if "sms" in self._channels():
+            deliveries, over_budget = self.router.deliveries(transition, cabinet, now_ms)
+            for delivery in deliveries:
+                self.store.enqueue(notification(delivery.recipient), "sms",
+                                   delivery.not_before_ms, now_ms)  # fmt: skip
+            for phone in over_budget:
+                self.store.enqueue(notification(phone), "sms", now_ms, now_ms, "over_budget")
+        if "webhook" in self._channels() and transition.kind != "info":
+            self.store.enqueue(notification("webhook"), "webhook", now_ms, now_ms)
+
+    def _channels(self) -> set[str]:
+        notify = self.config.notify
+        channels = {"sms"} if notify.sms_provider != "none" else set()
+        return channels | ({"webhook"} if notify.webhook_url else set())
+
+    def _alert_line(self, t: Transition) -> str:
+        # `open` and `level` repeat the transition's outcome and severity as fields, so a
+        # dashboard can ask for each alert's latest state (InfluxQL cannot last() a tag)
+        is_open = int(t.kind in OPEN_KINDS)
+        return (
+            f"alert{self._encoder.tags(t.cabinet_id)},rule={lp.tag(t.rule)},kind={t.kind},"
+            f"severity={t.severity} summary={lp.string(t.summary)},since_ms={t.since_ms}i,"
+            f"number={t.number}i,silenced={lp.boolean(t.silenced)},open={is_open}i,"
+            f"level={lp.string(t.severity)} {t.at_ms}"
+        )
+
+    # --- readiness -------------------------------------------------------------------------
+
+    def _write_readiness(self, cabinet_ids: list[str], now_ms: int, *, force: bool) -> None:
+        for cabinet_id in cabinet_ids:
+            value = self.engine.readiness(cabinet_id)
+            if not force and self._readiness.get(cabinet_id) == value:
+                continue
+            self._readiness[cabinet_id] = value
+            state, reason = value
+            self._write_line(
+                f"readiness{self._encoder.tags(cabinet_id)} state={lp.string(state)},"
+                f"reason={lp.string(reason)},available={int(state == 'available')}i"
+                f"{self._encoder.place(cabinet_id)} {now_ms}"
+            )
+
+    # --- operators -------------------------------------------------------------------------
+
+    def active(self) -> list[dict[str, Any]]:
+        return [
+            msgspec.to_builtins(alert)
+            for alert in self.engine.alerts.values()
+            if alert.state in ("firing", "acknowledged")
+        ]
+
+    def acknowledge(self, cabinet_id: str, rule: str, by: str) -> bool:
+        """`by`: the name of the operator's token."""
+        now = self._clock()
+        transition = self.engine.acknowledge(cabinet_id, rule, now, by)
+        if transition is None:
+            return False
+        self.handle([transition], now)
+        self.store.save(self.engine, {cabinet_id})
+        self.engine.dirty.add(cabinet_id)  # its cabinet_state snapshot says acknowledged
+        self._record("ack", cabinet_id, rule, by, transition.severity, now)
+        return True
+
+    def silence(self, cabinet_id: str, rule: str, minutes: int, reason: str, by: str) -> Silence:
+        """Hold back notifications of one cabinet (one rule, or all); refused with the reason
+        when the cabinet or rule is unknown, or the silence too long or one too many."""
+        now = self._clock()
+        if cabinet_id not in self.inventory:
+            raise OperatorError(f"cabinet {cabinet_id!r} is not in the inventory")
+        if rule and rule not in RULES:
+            raise OperatorError(f"no rule {rule!r}; one of {', '.join(sorted(RULES))}")
+        if not 1 <= minutes <= MAX_SILENCE_MINUTES:
+            raise OperatorError(f"minutes must be 1 to {MAX_SILENCE_MINUTES} (7 days)")
+        if not reason or len(reason) > MAX_REASON_CHARS or not reason.isprintable():
+            raise OperatorError(f"the reason must be 1 to {MAX_REASON_CHARS} printable characters")
+        if len([s for s in self.engine.silences if s.until_ms > now]) >= MAX_SILENCES:
+            raise OperatorError(f"{MAX_SILENCES} silences are active already; lift some first")
+        made = Silence(cabinet_id, rule, now + minutes * 60_000, reason, secrets.token_hex(6),
+                       by, now)  # fmt: skip
+        self.engine.silence(made)
+        self.store.save(self.engine, set())
+        self.engine.dirty.add(cabinet_id)  # its snapshot says silenced
+        self._record("silence", cabinet_id, rule, by, "", now, reason=reason,
+                     until_ms=made.until_ms, silence_id=made.id)  # fmt: skip
+        return made
+
+    def silences(self) -> list[Silence]:
+        now = self._clock()
+        return [s for s in self.engine.silences if s.until_ms > now]
+
+    def unsilence(self, silence_id: str, by: str) -> bool:
+        found = [s for s in self.engine.silences if s.id == silence_id]
+        if not silence_id or not found:
+            return False
+        self.engine.silences = [s for s in self.engine.silences if s.id != silence_id]
+        self.store.save(self.engine, set())
+        lifted = found[0]
+        self.engine.dirty.add(lifted.cabinet_id)  # its snapshot no longer says silenced
+        self._record("unsilence", lifted.cabinet_id, lifted.rule, by, "", self._clock(),
+                     reason=lifted.reason, silence_id=silence_id)  # fmt: skip
+        return True
+
+    def _record(
+        self,
+        action: str,
+        cabinet_id: str,
+        rule: str,
+        by: str,
+        severity: str,
+        now_ms: int,
+        *,
+        reason: str = "",
+        until_ms: int = 0,
+        silence_id: str = "",
+    ) -> None:
+        """An operator's acknowledgement or silence, in InfluxDB for the incidents dashboard
+        and in the log: who (the token's name) did what to which alerts."""
+        rule_tag = lp.tag(rule or "all")
+        self._write_line(
+            f"operator_action{self._encoder.tags(cabinet_id)},action={action},rule={rule_tag}"
+            f" by={lp.string(by)},severity={lp.string(severity)},reason={lp.string(reason)},"
+            f"until_ms={until_ms}i,silence={lp.string(silence_id)} {now_ms}"
+        )
+        log.warning("%s by %s: %s %s %s", action, ascii(by), cabinet_id, rule or "all rules",
+                    ascii(reason) if reason else "")  # fmt: skip
+
+    def readiness(self) -> dict[str, dict[str, str]]:
+        ids = set(self.inventory) | set(self.engine.cabinets)
+        return {
+            cabinet: dict(zip(("state", "reason"), self.engine.readiness(cabinet), strict=True))
+            for cabinet in sorted(ids)
+        }

@@ -1,0 +1,56 @@
+"""`aedfleet collect`: the collector service."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from aedfleet.collector.service import Collector
+
+
+@click.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="TOML configuration (see aedfleet/collector/aedfleet.sample.toml); defaults apply "
+    "without it.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log every connect and flush.")
+def collect(config_path: Path | None, verbose: bool) -> None:
+    """Run the collector: MQTT → validated → InfluxDB, with spool and dead letters.
+
+    Example: AEDFLEET_INFLUX_PASSWORD=secret aedfleet collect --config aedfleet.toml
+    """
+    from aedfleet.collector.config import ConfigError, load_config
+    from aedfleet.collector.inventory import InventoryError, load_inventory
+    from aedfleet.collector.service import Collector
+
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        config = load_config(config_path)
+        inventory = load_inventory(Path(config.fleet.inventory))
+        collector = Collector(config, inventory)
+    except (ConfigError, InventoryError, OSError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+    import asyncio
+
+    asyncio.run(_run_until_signalled(collector))
+
+
+async def _run_until_signalled(collector: Collector) -> None:
+    import asyncio
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await collector.run(stop)
