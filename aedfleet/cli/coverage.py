@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    import datetime
+
     from aedfleet.coverage.live import LiveCoverage
     from aedfleet.coverage.report import Report
 
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
 # so that `aedfleet --help` stays quick
 
 AT_FORMAT = "%Y-%m-%d %H:%M"
+AT_FORMATS = (AT_FORMAT, AT_FORMAT + ":%S")
 
 
 @click.group()
@@ -49,7 +52,7 @@ def _common(command: Callable[..., None]) -> Callable[..., None]:
                      show_default=True),
         click.option("--all-ready", is_flag=True,
                      help="Take every cabinet as ready, without InfluxDB (planning)."),
-        click.option("--at", "at_text", metavar="'YYYY-MM-DD HH:MM'",
+        click.option("--at", "at_text", metavar="'YYYY-MM-DD HH:MM[:SS]'",
                      help="The fleet's local time to answer for (default: now); readiness is "
                           "the last known at that moment, or now for a time to come."),
         click.option("--utc-offset-minutes", type=int, default=480, show_default=True,
@@ -94,10 +97,7 @@ def _build(options: dict[str, Any]) -> tuple[Report, LiveCoverage, str]:
     offset = datetime.timezone(datetime.timedelta(minutes=options["utc_offset_minutes"]))
     now_ms = int(time.time() * 1000)
     if options["at_text"]:
-        try:
-            at = datetime.datetime.strptime(options["at_text"], AT_FORMAT).replace(tzinfo=offset)
-        except ValueError as error:
-            raise click.BadParameter(f"expected {AT_FORMAT!r}", param_hint="--at") from error
+        at = _parse_at(options["at_text"], offset)
     else:
         at = local_time(now_ms, options["utc_offset_minutes"])
     if options["all_ready"]:
@@ -195,3 +195,14 @@ def _percent(covered: int, covered_weight: float, *, places: int, weight: float)
     plain = 100 * covered / places if places else 0.0
     weighted = 100 * covered_weight / weight if weight else 0.0
     return f"{covered}/{places} places covered ({plain:.1f} %), weighted {weighted:.1f} %"
+
+
+def _parse_at(text: str, offset: datetime.tzinfo) -> datetime.datetime:
+    import datetime
+
+    for form in AT_FORMATS:
+        try:
+            return datetime.datetime.strptime(text, form).replace(tzinfo=offset)
+        except ValueError:
+            continue
+    raise click.BadParameter(f"expected {AT_FORMAT!r}, seconds optional", param_hint="--at")

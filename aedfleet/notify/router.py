@@ -21,6 +21,7 @@ ROUTES: Final = {
     "power": ("guardian",),
     "door_ajar": ("guardian",),
     "link": (),  # operator: the webhook and the dashboards only
+    "coverage_lost": ("duty",),  # a key place lost its last ready AED (docs/coverage.md)
 }
 NOTIFYING_KINDS: Final = ("firing", "repeat", "escalated", "resolved")
 HOUR_MS: Final = 3_600_000
