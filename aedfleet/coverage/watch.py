@@ -22,7 +22,7 @@ from aedfleet.coverage.alerts import (
     uncovered_note,
 )
 from aedfleet.coverage.geo import radius_m
-from aedfleet.coverage.places import load_places
+from aedfleet.coverage.places import Place, load_places
 from aedfleet.coverage.report import READY
 from aedfleet.coverage.sites import sites_from
 from aedfleet.coverage.tracker import CoverageTracker, Update
@@ -65,6 +65,11 @@ class CoverageWatch:
     def _out(self, update: Update, now_ms: int) -> tuple[list[str], list[Transition]]:
         alerts = self.place_alerts.on_update(self.tracker, update, now_ms)
         return self.tracker.lines(update, now_ms), [_transition(a, now_ms) for a in alerts]
+
+    def lost(self) -> list[tuple[Place, int]]:
+        """The places whose coverage_lost is open, and since when, newest first."""
+        return sorted(((self._places[p], since) for p, since in self.place_alerts.firing.items()),
+                      key=lambda pair: -pair[1])  # fmt: skip
 
     def heartbeat(self, now_ms: int) -> list[str]:
         return self.tracker.all_lines(now_ms)

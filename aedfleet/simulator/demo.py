@@ -11,7 +11,7 @@ import signal
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from rich.console import Group
 from rich.live import Live
@@ -25,6 +25,9 @@ from aedfleet.simulator.fleet import FleetRunner
 from aedfleet.simulator.plan import plan_fleet
 from aedfleet.simulator.scenario import load_library
 from aedfleet.simulator.simulation import collector_config
+
+if TYPE_CHECKING:
+    from aedfleet.coverage.watch import CoverageWatch
 
 DEMO_SEED: Final = 2026
 STATES: Final = ("available", "in_use", "not_ready", "offline")
@@ -107,12 +110,18 @@ class Demo:
         table.add_column("district")
         for state in STATES:
             table.add_column(state, justify="right", style=COLOURS[state])
+        coverage = self.collector.alerting.coverage
+        covered = _coverage_cells(coverage)  # key places a ready AED covers, beside readiness
+        if covered:
+            table.add_column("key places covered", justify="right", style="cyan")
         total: Counter[str] = Counter()
         for district, counts in sorted(by_district.items()):
-            table.add_row(district, *(str(counts[s]) for s in STATES))
+            extra = [covered.get(district, "")] if covered else []
+            table.add_row(district, *(str(counts[s]) for s in STATES), *extra)
             total += counts
         ready = 100 * total["available"] / max(1, len(self.cabinets))
-        table.add_row(f"fleet ({ready:.0f} % ready)", *(str(total[s]) for s in STATES),
+        extra = [covered[""]] if covered else []
+        table.add_row(f"fleet ({ready:.0f} % ready)", *(str(total[s]) for s in STATES), *extra,
                       style="bold")  # fmt: skip
         alerts = Table(title="active alerts")
         for column in ("severity", "state", "cabinet", "alert"):
@@ -125,13 +134,34 @@ class Demo:
         sms_table.add_column("message")
         for line in sms or ["(none yet)"]:
             sms_table.add_row(line)
+        lost = Table(title="key places that lost their last ready AED (coverage_lost)")
+        for column in ("since", "place", "district"):
+            lost.add_column(column, style="bold red" if column == "place" else "")
+        for place, since_ms in coverage.lost() if coverage is not None else []:
+            lost.add_row(_local(since_ms), place.name, place.district)
         story = Table(title="what happens")
         story.add_column("")
         for line in self.story or [
             f"an emergency opening is scheduled; {self.emergency.cabinet_id}"
         ]:
             story.add_row(line)
-        return Group(table, alerts, sms_table, story)
+        return Group(table, alerts, lost, sms_table, story)
+
+
+def _coverage_cells(coverage: CoverageWatch | None) -> dict[str, str]:
+    """district ("" for the fleet) -> `covered/places (pct %)`; empty without coverage."""
+    if coverage is None:
+        return {}
+    live = coverage.tracker.coverage
+    cells = {t.district: f"{t.covered}/{t.places} ({t.pct:.0f} %)" for t in live.districts()}
+    fleet = live.fleet()
+    cells[""] = (f"{fleet.covered}/{fleet.places} ({fleet.pct:.0f} %, weighted "
+                 f"{fleet.weighted_pct:.0f} %)")  # fmt: skip
+    return cells
+
+
+def _local(epoch_ms: int) -> str:
+    return datetime.datetime.fromtimestamp(epoch_ms / 1000).strftime("%H:%M:%S")
 
 
 def run_demo(
