@@ -21,6 +21,7 @@ from grafana_foundation_sdk.models import dashboard as model
 from grafana_foundation_sdk.models import geomap as geomap_model
 
 from aedfleet.dashboards import queries, site
+from aedfleet.dashboards.coverage_board import coverage_board
 from aedfleet.dashboards.layout import Sized, place
 from aedfleet.dashboards.site import Site
 from aedfleet.dashboards.targets import DATASOURCE, Annotation, Query
@@ -535,4 +536,5 @@ DASHBOARDS: Final[dict[str, Callable[[Site], board.Dashboard]]] = {
     "cabinet": cabinet_detail,
     "maintenance": maintenance,
     "wall": wall,
+    "coverage": coverage_board,
 }
