@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from aedfleet.alerts.shell import settings_from
-from aedfleet.collector.config import ConfigError, load_config
+from aedfleet.collector.config import ConfigError, load_config, settings_from
 from aedfleet.collector.inventory import InventoryError, load_inventory
 from tests.support.harness import inventory_file
 

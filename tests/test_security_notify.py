@@ -16,7 +16,7 @@ from aiohttp import web
 
 from aedfleet.alerts.shell import check_notify
 from aedfleet.collector.config import CollectorConfig, ConfigError
-from aedfleet.notify.base import Notification
+from aedfleet.notify.messages import Notification
 from aedfleet.notify.webhook import WebhookNotifier
 from aedfleet.services import free_port
 

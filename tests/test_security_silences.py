@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aedfleet.alerts.engine import AlertEngine, Silence
-from aedfleet.alerts.rules import Settings
+from aedfleet.alerts.settings import Settings
 from aedfleet.alerts.store import AlertStore
 
 

@@ -10,21 +10,15 @@ stores, writes and notifies them. Time is always passed in.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
+from typing import Final, Literal
 
 import msgspec
 
-from aedfleet.alerts.rules import (
-    FIRE_AFTER_MS,
-    RESOLVE_AFTER_MS,
-    RULES,
-    Finding,
-    Settings,
-    Severity,
-    near_a_limit,
-)
+from aedfleet.alerts.rules import RULES, Finding, Rule
+from aedfleet.alerts.settings import Settings
 from aedfleet.alerts.state import CabinetState, first_sighting, fold
 from aedfleet.collector import protocol as p
+from aedfleet.notify.messages import Severity, Transition, TransitionKind
 
 
 def _switches(s: CabinetState) -> tuple[object, ...]:
@@ -34,7 +28,9 @@ def _switches(s: CabinetState) -> tuple[object, ...]:
 
 
 AlertState = Literal["pending", "firing", "acknowledged", "resolved"]
-TransitionKind = Literal["firing", "repeat", "escalated", "acknowledged", "resolved", "info"]
+OPEN_STATES: Final = ("firing", "acknowledged")  # an alert in these is open: not yet resolved
+# and after a transition of one of these kinds (the `open` field of its InfluxDB point)
+OPEN_KINDS: Final = ("firing", "repeat", "escalated", "acknowledged")
 
 
 class Alert(msgspec.Struct, gc=False):
@@ -50,23 +46,6 @@ class Alert(msgspec.Struct, gc=False):
     stage: int = 0
     clear_since_ms: int = 0  # when the condition went away (resolve hold)
     acked_by: str = ""
-
-
-class Transition(msgspec.Struct, frozen=True):
-    cabinet_id: str
-    rule: str
-    kind: TransitionKind
-    severity: Severity
-    summary: str
-    since_ms: int
-    at_ms: int
-    number: int = 0  # repeats and escalations count up, so each has its own idempotency key
-    silenced: bool = False
-
-    @property
-    def key(self) -> str:
-        """The idempotency key of this (alert, transition)."""
-        return f"{self.cabinet_id}:{self.rule}:{self.since_ms}:{self.kind}:{self.number}"
 
 
 class Silence(msgspec.Struct, frozen=True):
@@ -99,6 +78,10 @@ class AlertEngine:
         heartbeat_window = settings.heartbeat_s * settings.missed_heartbeats * 1000
         self._broker_grace_ms = heartbeat_window if broker_grace_ms is None else broker_grace_ms
         self._broker_since_ms: int | None = None
+        # the rules that mean offline are judged first: whether a cabinet is offline decides
+        # whether the others may fire (a stable sort: the catalogue's order otherwise)
+        self._rules = sorted(RULES.items(), key=lambda item: not item[1].means_offline)
+        self._nearness = tuple(r.near_limit for r in RULES.values() if r.near_limit is not None)
 
     def settings_for(self, cabinet_id: str) -> Settings:
         return self.overrides.get(cabinet_id, self.settings)
@@ -122,11 +105,7 @@ class AlertEngine:
         if type(message) is p.Telemetry:
             before = _switches(state)
             fold(state, message, at_ms)
-            if (
-                before != _switches(state)
-                or message.id in self._open
-                or near_a_limit(state, self.settings_for(message.id))
-            ):
+            if before != _switches(state) or message.id in self._open or self._near_a_limit(state):
                 self.dirty.add(message.id)
             return []
         audit = fold(state, message, at_ms)
@@ -137,6 +116,13 @@ class AlertEngine:
         if not isinstance(message, p.Telemetry):
             transitions += self._evaluate(state, at_ms)
         return transitions
+
+    def _near_a_limit(self, state: CabinetState) -> bool:
+        settings = self.settings_for(state.cabinet_id)
+        for near in self._nearness:  # noqa: SIM110 - a plain loop: every telemetry message
+            if near(state, settings):
+                return True
+        return False
 
     def broker_connected(self, connected: bool, now_ms: int) -> None:
         if not connected:
@@ -187,46 +173,52 @@ class AlertEngine:
         settings = self.settings_for(state.cabinet_id)
         transitions: list[Transition] = []
         is_offline = False
-        for name, rule in RULES.items():
+        for name, rule in self._rules:
             key = (state.cabinet_id, name)
             alert = self.alerts.get(key)
-            active = alert is not None and alert.state in ("firing", "acknowledged")
+            active = alert is not None and alert.state in OPEN_STATES
             # hysteresis holds from the first sighting, so a hovering value still fires once
             held = active or (alert is not None and alert.state == "pending")
-            finding = rule(state, settings, now_ms, held)
-            offline = name == "offline" and finding is not None and not active
-            if offline and not self._broker_trusted(now_ms):
-                # without the broker (and for a heartbeat window after), neither silence nor a
-                # last will says anything of the cabinet: a stopping broker sends every will
-                finding = None
-            if finding is not None and is_offline and name != "offline" and not active:
-                finding = None  # an offline cabinet raises nothing else
-            transitions += self._advance(key, alert, finding, now_ms)
-            if name == "offline":
+            finding = rule.judge(state, settings, now_ms, held)
+            if finding is not None and not active:
+                if rule.means_offline and not self._broker_trusted(now_ms):
+                    # without the broker (and for a heartbeat window after), neither silence
+                    # nor a last will says anything of the cabinet: a stopping broker sends
+                    # every will
+                    finding = None
+                elif is_offline and rule.inhibited_while_offline:
+                    finding = None  # an offline cabinet raises nothing else
+            transitions += self._advance(key, rule, settings, alert, finding, now_ms)
+            if rule.means_offline and not is_offline:
                 now_alert = self.alerts.get(key)
-                is_offline = now_alert is not None and now_alert.state in ("firing", "acknowledged")
+                is_offline = now_alert is not None and now_alert.state in OPEN_STATES
         return transitions
 
     def _advance(
-        self, key: tuple[str, str], alert: Alert | None, finding: Finding | None, now_ms: int
+        self,
+        key: tuple[str, str],
+        rule: Rule,
+        settings: Settings,
+        alert: Alert | None,
+        finding: Finding | None,
+        now_ms: int,
     ) -> list[Transition]:
-        cabinet_id, rule = key
+        cabinet_id, name = key
         if finding is None:
-            return self._clear(alert, now_ms) if alert is not None else []
-        self._open.setdefault(cabinet_id, set()).add(rule)
+            if alert is None:
+                return []
+            return self._clear(alert, rule.resolve_after_ms(settings), now_ms)
+        self._open.setdefault(cabinet_id, set()).add(name)
         if alert is None or alert.state == "resolved":
             alert = Alert(
-                cabinet_id, rule, "pending", finding.severity, finding.summary,
+                cabinet_id, name, "pending", finding.severity, finding.summary,
                 finding.since_ms, now_ms, stage=finding.stage,
             )  # fmt: skip
             self.alerts[key] = alert
         alert.clear_since_ms = 0
         alert.summary = finding.summary
         if alert.state == "pending":
-            hold_ms = FIRE_AFTER_MS.get(rule, 0)
-            if rule == "offline":
-                hold_ms = self.settings_for(cabinet_id).offline_hold_s * 1000
-            if now_ms - alert.changed_ms < hold_ms:
+            if now_ms - alert.changed_ms < rule.fire_after_ms(settings):
                 return []
             alert.state = "firing"
             alert.changed_ms = now_ms
@@ -239,7 +231,7 @@ class AlertEngine:
             return [self._transition(alert, "escalated", now_ms, number=finding.stage)]
         return []
 
-    def _clear(self, alert: Alert, now_ms: int) -> list[Transition]:
+    def _clear(self, alert: Alert, hold_ms: int, now_ms: int) -> list[Transition]:
         if alert.state == "resolved":
             return []
         if alert.state == "pending":
@@ -248,9 +240,6 @@ class AlertEngine:
             return []
         if not alert.clear_since_ms:
             alert.clear_since_ms = now_ms
-        hold_ms = RESOLVE_AFTER_MS.get(alert.rule, 60_000)
-        if alert.rule == "opened":
-            hold_ms = self.settings_for(alert.cabinet_id).opened_clear_s * 1000
         if now_ms - alert.clear_since_ms < hold_ms:
             return []
         alert.state = "resolved"
@@ -280,14 +269,16 @@ class AlertEngine:
     def _transition(
         self, alert: Alert, kind: TransitionKind, now_ms: int, number: int = 0
     ) -> Transition:
-        silenced = any(
+        return Transition(
+            alert.cabinet_id, alert.rule, kind, alert.severity, alert.summary,
+            alert.since_ms, now_ms, number, self.is_silenced(alert, now_ms),
+        )  # fmt: skip
+
+    def is_silenced(self, alert: Alert, now_ms: int) -> bool:
+        return any(
             s.cabinet_id == alert.cabinet_id and s.rule in ("", alert.rule) and s.until_ms > now_ms
             for s in self.silences
         )
-        return Transition(
-            alert.cabinet_id, alert.rule, kind, alert.severity, alert.summary,
-            alert.since_ms, now_ms, number, silenced,
-        )  # fmt: skip
 
     # --- readiness -------------------------------------------------------------------------
 
@@ -296,19 +287,21 @@ class AlertEngine:
         state = self.cabinets.get(cabinet_id)
         if state is None:
             return "offline", "never heard from"
-        active = {
-            rule: alert
-            for rule in RULES
-            if (alert := self.alerts.get((cabinet_id, rule))) is not None
-            and alert.state in ("firing", "acknowledged")
-        }
-        if "offline" in active:
-            return "offline", active["offline"].summary
+        active = [
+            (rule, alert)
+            for name, rule in self._rules
+            if (alert := self.alerts.get((cabinet_id, name))) is not None
+            and alert.state in OPEN_STATES
+        ]
+        for rule, alert in active:
+            if rule.means_offline:
+                return "offline", alert.summary
         if not state.aed_present and not state.maintenance:
             return "in_use", "AED out of the cabinet"
-        for rule in ("aed_missing", "expired", "temperature", "power", "opened"):
-            if rule in active:
-                return "not_ready", active[rule].summary
+        ranked = [(rule.not_ready_rank, alert.summary) for rule, alert in active
+                  if rule.not_ready_rank is not None]  # fmt: skip
+        if ranked:
+            return "not_ready", min(ranked)[1]
         if not state.aed_present:
             return "not_ready", "AED out for maintenance"
         return "available", ""

@@ -8,39 +8,14 @@ can have hysteresis: a value hovering on a limit cannot make an alert flap.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final, Literal
+from typing import Final, NamedTuple
 
 import msgspec
 
-from aedfleet.alerts.state import CabinetState, days_until
-
-Severity = Literal["critical", "high", "warning", "info"]
-
-
-class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Thresholds, for the fleet or (as overrides) for one cabinet."""
-
-    repeat_critical_s: int = 300  # a critical alert repeats until acknowledged
-    opened_clear_s: int = 30  # door shut and AED back this long before "opened" resolves
-    aed_missing_after_s: int = 3600
-    door_ajar_after_s: int = 600
-    heartbeat_s: int = 300  # telemetry interval: offline after `missed_heartbeats` of them
-    missed_heartbeats: int = 3
-    # a stopping broker sends every cabinet's last will just before it drops the collector:
-    # offline is held this long, so the collector sees the broker go before any of them fires
-    offline_hold_s: int = 30
-    sleep_grace_s: int = 600  # a sleeping cabinet is late only this long after its wake time
-    temp_low_c: float = 0.0
-    temp_high_c: float = 50.0
-    temp_band_c: float = 1.0  # back in range only this far inside it
-    heater_fail_after_s: int = 1800  # heater on, still below range this long
-    batt_low_v: float = 11.8
-    batt_ok_v: float = 12.2
-    rssi_weak_dbm: int = -85
-    rssi_ok_dbm: int = -80
-    reconnects_warn: int = 20  # since boot
-    expiry_warn_days: tuple[int, ...] = (90, 60, 30)
-    utc_offset_minutes: int = 480
+from aedfleet.alerts.settings import Settings
+from aedfleet.alerts.state import CabinetState
+from aedfleet.collector.clock import days_until
+from aedfleet.notify.messages import Role, Severity
 
 
 class Finding(msgspec.Struct, frozen=True):
@@ -50,7 +25,8 @@ class Finding(msgspec.Struct, frozen=True):
     stage: int = 0  # expiring: which warning step (90, 60, 30 days); escalates when it rises
 
 
-Rule = Callable[[CabinetState, Settings, int, bool], Finding | None]
+# whether a rule's condition holds: (state, settings, now_ms, firing already) -> finding
+Judge = Callable[[CabinetState, Settings, int, bool], Finding | None]
 
 
 def opened(s: CabinetState, _cfg: Settings, _now: int, firing: bool) -> Finding | None:
@@ -155,32 +131,80 @@ def link_health(s: CabinetState, cfg: Settings, _now: int, firing: bool) -> Find
     return None
 
 
-# offline first: whether a cabinet is offline decides whether the others may fire
-def near_a_limit(s: CabinetState, cfg: Settings) -> bool:
-    """Whether a telemetry reading is close enough to a threshold that the rules must look
-    again; ordinary readings (most of them) need no evaluation until the periodic sweep."""
+# Whether a telemetry reading is close enough to a rule's threshold that the rules must look
+# again; ordinary readings (most of them) need no evaluation until the periodic sweep.
+Nearness = Callable[[CabinetState, Settings], bool]
+
+
+def temperature_near(s: CabinetState, cfg: Settings) -> bool:
     if s.temp_c is not None and not (
         cfg.temp_low_c + cfg.temp_band_c <= s.temp_c <= cfg.temp_high_c - cfg.temp_band_c
     ):
         return True
-    if not s.mains and s.batt_v is not None and s.batt_v < cfg.batt_ok_v:
-        return True
+    return bool(s.fault)
+
+
+def power_near(s: CabinetState, cfg: Settings) -> bool:
+    return not s.mains and s.batt_v is not None and s.batt_v < cfg.batt_ok_v
+
+
+def link_near(s: CabinetState, cfg: Settings) -> bool:
     if s.rssi_dbm is not None and s.rssi_dbm < cfg.rssi_ok_dbm:
         return True
-    return s.reconnects >= cfg.reconnects_warn or not s.synced or bool(s.fault)
+    return s.reconnects >= cfg.reconnects_warn or not s.synced
+
+
+def hold(ms: int) -> Callable[[Settings], int]:
+    """A fixed hold, whatever the settings."""
+    return lambda _settings: ms
+
+
+class Rule(NamedTuple):
+    """A rule of the catalogue with its whole policy: the engine and the shell read these
+    fields and never a rule's name. A new rule is one entry in RULES."""
+
+    judge: Judge
+    routes: tuple[Role, ...]  # who is told (the catalogue's notify column)
+    text_zh: str  # what the Chinese SMS says it is (the English one uses the finding's summary)
+    fire_after_ms: Callable[[Settings], int] = hold(0)  # the condition holds this long first
+    resolve_after_ms: Callable[[Settings], int] = hold(60_000)  # and is gone this long after
+    # an open alert of a rule that means offline holds back the others' new alerts (those
+    # inhibited while offline), makes the cabinet "offline" on the map, and is believed only
+    # while the collector has trusted its broker for a heartbeat window
+    means_offline: bool = False
+    inhibited_while_offline: bool = True
+    not_ready_rank: int | None = None  # open, it makes the cabinet not ready; lowest rank says why
+    # for a rule judging telemetry readings: whether one is near its limit (see Nearness)
+    near_limit: Nearness | None = None
 
 
 RULES: Final[dict[str, Rule]] = {
-    "offline": offline,
-    "opened": opened,
-    "aed_missing": aed_missing,
-    "temperature": temperature,
-    "expired": expired,
-    "expiring": expiring,
-    "power": power,
-    "door_ajar": door_ajar,
-    "link": link_health,
-}
-# how long a condition must hold before it fires, and be gone before it resolves (flapping)
-FIRE_AFTER_MS: Final = {"temperature": 300_000, "power": 60_000, "link": 1_800_000}
-RESOLVE_AFTER_MS: Final = {"temperature": 300_000, "offline": 0}
+    "offline": Rule(
+        offline, ("duty",), "机柜离线",
+        fire_after_ms=lambda s: s.offline_hold_s * 1000, resolve_after_ms=hold(0),
+        means_offline=True, inhibited_while_offline=False,
+    ),
+    "opened": Rule(
+        opened, ("duty", "guardian"), "柜门被打开或AED被取出",
+        resolve_after_ms=lambda s: s.opened_clear_s * 1000, not_ready_rank=5,
+    ),
+    "aed_missing": Rule(aed_missing, ("duty",), "AED未归还或使用后未补充", not_ready_rank=1),
+    "temperature": Rule(
+        temperature, ("guardian", "duty"), "柜内温度超出AED工作范围",
+        fire_after_ms=hold(300_000), resolve_after_ms=hold(300_000), not_ready_rank=3,
+        near_limit=temperature_near,
+    ),
+    "expired": Rule(
+        expired, ("guardian", "technician"), "电极片或AED电池已过期", not_ready_rank=2
+    ),
+    "expiring": Rule(expiring, ("guardian", "technician"), "电极片或AED电池即将过期"),
+    "power": Rule(
+        power, ("guardian",), "市电中断且备用电池电量低",
+        fire_after_ms=hold(60_000), not_ready_rank=4, near_limit=power_near,
+    ),
+    "door_ajar": Rule(door_ajar, ("guardian",), "柜门长时间未关闭"),
+    # operator only: the webhook and the dashboards
+    "link": Rule(
+        link_health, (), "网络信号或时钟异常", fire_after_ms=hold(1_800_000), near_limit=link_near
+    ),
+}  # fmt: skip

@@ -13,21 +13,21 @@ from typing import TYPE_CHECKING, Any, Final
 import aiohttp
 import msgspec
 
-from aedfleet.alerts.engine import AlertEngine, Silence, Transition
-from aedfleet.alerts.rules import RULES, Settings
+from aedfleet.alerts.engine import OPEN_KINDS, OPEN_STATES, AlertEngine, Silence
+from aedfleet.alerts.rules import RULES
 from aedfleet.alerts.store import AlertStore
 from aedfleet.collector import lineprotocol as lp
 from aedfleet.collector import protocol as p
 from aedfleet.collector.clock import wall_ms
-from aedfleet.collector.config import CollectorConfig, ConfigError
+from aedfleet.collector.config import CollectorConfig, ConfigError, settings_from
 from aedfleet.collector.enrich import PointEncoder
 from aedfleet.collector.inventory import Inventory
 from aedfleet.collector.snapshot import Snapshots
 from aedfleet.notify.aliyun import AliyunNotifier
-from aedfleet.notify.base import Notification, Notifier
 from aedfleet.notify.demo_outbox import FileOutboxNotifier
 from aedfleet.notify.dispatcher import Dispatcher
 from aedfleet.notify.http import check_url
+from aedfleet.notify.messages import Notification, Notifier, Transition
 from aedfleet.notify.router import Router, RoutingConfig
 from aedfleet.notify.text import compose
 from aedfleet.notify.twilio import TwilioNotifier
@@ -40,7 +40,6 @@ log = logging.getLogger("aedfleet.alerts")
 MAX_SILENCE_MINUTES: Final = 7 * 24 * 60
 MAX_SILENCES: Final = 500  # active at once: every change rewrites them all
 MAX_REASON_CHARS: Final = 200
-OPEN_KINDS: Final = ("firing", "repeat", "escalated", "acknowledged")
 SWEEP_EVERY_MS = 5_000
 SAVE_EVERY_MS = 30_000
 SLICE = 250  # cabinets judged between two looks at the network
@@ -53,21 +52,6 @@ class OperatorError(ValueError):
 def _chunks(items: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(items), SLICE):
         yield items[start : start + SLICE]
-
-
-def settings_from(config: CollectorConfig) -> tuple[Settings, dict[str, Settings]]:
-    """The fleet's thresholds and each overridden cabinet's; a bad key fails at start-up."""
-    alerts = msgspec.to_builtins(config.alerts)
-    names = set(Settings.__struct_fields__)
-    fleet = {k: v for k, v in alerts.items() if k in names}
-    fleet["utc_offset_minutes"] = config.fleet.utc_offset_minutes
-    overrides = {}
-    for cabinet_id, values in config.alerts.cabinets.items():
-        try:
-            overrides[cabinet_id] = msgspec.convert({**fleet, **values}, Settings)
-        except msgspec.ValidationError as error:
-            raise ConfigError(f"[alerts.cabinets.{cabinet_id}]: {error}") from error
-    return msgspec.convert(fleet, Settings), overrides
 
 
 def check_notify(config: CollectorConfig) -> None:
@@ -183,7 +167,7 @@ class Alerting:
     # --- the clock -------------------------------------------------------------------------
 
     async def run(self, session: aiohttp.ClientSession, broker_up: Callable[[], bool]) -> None:
-        self.dispatcher = Dispatcher(self.store, notifiers_for(self.config, session),
+        self.dispatcher = Dispatcher(self.store.sends, notifiers_for(self.config, session),
                                      self._write_line, clock=self._clock)  # fmt: skip
         sending = asyncio.create_task(self.dispatcher.run())
         sweep_ms = SWEEP_EVERY_MS
@@ -258,10 +242,14 @@ class Alerting:
 
     def _queue(self, transition: Transition, now_ms: int) -> None:
         cabinet = self.inventory.get(transition.cabinet_id)
-        text = compose(transition, cabinet, language=self.config.notify.language,
+        rule = RULES.get(transition.rule)  # none for an audit fact
+        routes = rule.routes if rule is not None else ()
+        text = compose(transition, cabinet, what_zh=rule.text_zh if rule is not None else "",
+                       language=self.config.notify.language,
                        utc_offset_minutes=self.config.fleet.utc_offset_minutes)  # fmt: skip
         if self.coverage is not None and transition.rule == COVERAGE_LOST:
             text = self.coverage.text(transition)  # about a place, not a cabinet
+            routes = self.coverage.routes
 
         def notification(recipient: str) -> Notification:
             return Notification(
@@ -270,14 +258,14 @@ class Alerting:
             )  # fmt: skip
 
         if "sms" in self._channels():
-            deliveries, over_budget = self.router.deliveries(transition, cabinet, now_ms)
+            deliveries, over_budget = self.router.deliveries(transition, routes, cabinet, now_ms)
             for delivery in deliveries:
-                self.store.enqueue(notification(delivery.recipient), "sms",
+                self.store.sends.enqueue(notification(delivery.recipient), "sms",
                                    delivery.not_before_ms, now_ms)  # fmt: skip
             for phone in over_budget:
-                self.store.enqueue(notification(phone), "sms", now_ms, now_ms, "over_budget")
+                self.store.sends.enqueue(notification(phone), "sms", now_ms, now_ms, "over_budget")
         if "webhook" in self._channels() and transition.kind != "info":
-            self.store.enqueue(notification("webhook"), "webhook", now_ms, now_ms)
+            self.store.sends.enqueue(notification("webhook"), "webhook", now_ms, now_ms)
 
     def _channels(self) -> set[str]:
         notify = self.config.notify
@@ -335,7 +323,7 @@ class Alerting:
         return [
             msgspec.to_builtins(alert)
             for alert in self.engine.alerts.values()
-            if alert.state in ("firing", "acknowledged")
+            if alert.state in OPEN_STATES
         ]
 
     def acknowledge(self, cabinet_id: str, rule: str, by: str) -> bool:

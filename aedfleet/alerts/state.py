@@ -18,7 +18,6 @@ import msgspec
 
 from aedfleet.collector import protocol as p
 
-_EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
 SEQ_WINDOW: Final = 63  # the sequence numbers remembered below the highest folded (one int)
 _SEQ_MASK: Final = (1 << SEQ_WINDOW) - 1
 
@@ -88,11 +87,6 @@ def first_sighting(state: CabinetState, message: p.DeviceMessage) -> bool:
         return False
     state.seq_seen |= 1 << offset
     return True
-
-
-def days_until(expiry: datetime.date, now_ms: int, utc_offset_minutes: int) -> int:
-    today = (now_ms + utc_offset_minutes * 60_000) // 86_400_000
-    return expiry.toordinal() - _EPOCH_ORDINAL - today
 
 
 def fold(state: CabinetState, message: p.DeviceMessage, at_ms: int) -> list[str]:

@@ -1,8 +1,7 @@
-"""The alert engine's memory across restarts, and the notification outbox, in SQLite.
-
-A restart neither re-sends nor forgets: alerts, cabinet states and silences are reloaded, and
-every notification has a unique idempotency key, so one that was sent (or whose outcome is
-unknown) is never sent again.
+"""The alert engine's memory across restarts, in SQLite: alerts, cabinet states and
+silences are reloaded, so a restart neither re-sends nor forgets. The same database holds the
+notification outbox (`sends`, notify/sendqueue.py), where every notification has a unique
+idempotency key, so one that was sent (or whose outcome is unknown) is never sent again.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import msgspec
 
 from aedfleet.alerts.engine import Alert, AlertEngine, Silence
 from aedfleet.alerts.state import CabinetState
-from aedfleet.notify.base import Notification
+from aedfleet.notify.sendqueue import SendQueue
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -25,25 +24,12 @@ CREATE TABLE IF NOT EXISTS alerts (
     PRIMARY KEY (cabinet, rule));
 CREATE TABLE IF NOT EXISTS cabinets (cabinet TEXT PRIMARY KEY, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS silences (body BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS notifications (
-    key TEXT PRIMARY KEY, body BLOB NOT NULL, channel TEXT NOT NULL,
-    status TEXT NOT NULL,  -- pending, sending, sent, failed, unknown, suppressed
-    not_before_ms INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT NOT NULL DEFAULT '', provider_id TEXT NOT NULL DEFAULT '',
-    created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS pending ON notifications (status, not_before_ms);
 """
 
 
 def _with_id(silence: Silence) -> Silence:
     """A silence stored before silences had ids gets one, so it can be listed and lifted."""
     return silence if silence.id else msgspec.structs.replace(silence, id=secrets.token_hex(6))
-
-
-class PendingSend(msgspec.Struct, frozen=True):
-    notification: Notification
-    channel: str
-    attempts: int
 
 
 class AlertStore:
@@ -58,8 +44,8 @@ class AlertStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
-        # a send cut short by a crash may have reached the provider: never repeat it blindly
-        self._db.execute("UPDATE notifications SET status = 'unknown' WHERE status = 'sending'")
+        # the notification outbox (notify/sendqueue.py) keeps its table in this database
+        self.sends = SendQueue(self._db)
 
     def close(self) -> None:
         self._db.close()
@@ -95,56 +81,3 @@ class AlertStore:
                     "INSERT INTO silences VALUES (?)", [(encode(s),) for s in engine.silences]
                 )
                 self._saved_silences = list(engine.silences)
-
-    # --- the notification outbox -----------------------------------------------------------
-
-    def enqueue(
-        self,
-        notification: Notification,
-        channel: str,
-        not_before_ms: int,
-        now_ms: int,
-        status: str = "pending",
-    ) -> bool:
-        """False when this key was queued before: a restart must not send it twice."""
-        cursor = self._db.execute(
-            "INSERT OR IGNORE INTO notifications (key, body, channel, status, not_before_ms,"
-            " created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (notification.key, msgspec.json.encode(notification), channel, status,
-             not_before_ms, now_ms, now_ms),
-        )  # fmt: skip
-        return cursor.rowcount == 1
-
-    def due(self, now_ms: int, limit: int = 50) -> list[PendingSend]:
-        rows = self._db.execute(
-            "SELECT body, channel, attempts FROM notifications WHERE status = 'pending'"
-            " AND not_before_ms <= ? ORDER BY created_ms LIMIT ?",
-            (now_ms, limit),
-        )
-        return [
-            PendingSend(msgspec.json.decode(body, type=Notification), channel, attempts)
-            for body, channel, attempts in rows
-        ]
-
-    def mark_sending(self, key: str) -> None:
-        self._db.execute("UPDATE notifications SET status = 'sending' WHERE key = ?", (key,))
-
-    def record(
-        self,
-        key: str,
-        *,
-        status: str,
-        now_ms: int,
-        error: str = "",
-        provider_id: str = "",
-        retry_at_ms: int | None = None,
-    ) -> None:
-        self._db.execute(
-            "UPDATE notifications SET status = ?, attempts = attempts + 1, last_error = ?,"
-            " provider_id = ?, updated_ms = ?, not_before_ms = COALESCE(?, not_before_ms)"
-            " WHERE key = ?",
-            (status, error, provider_id, now_ms, retry_at_ms, key),
-        )  # fmt: skip
-
-    def statuses(self) -> dict[str, str]:
-        return dict(self._db.execute("SELECT key, status FROM notifications"))

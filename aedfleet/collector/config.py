@@ -15,6 +15,7 @@ from typing import Annotated, Any, Final, NamedTuple
 
 import msgspec
 
+from aedfleet.alerts.settings import Settings, Thresholds
 from aedfleet.collector.topics import DEFAULT_PREFIX
 
 _Positive = Annotated[int, msgspec.Meta(gt=0)]
@@ -127,23 +128,13 @@ class NotifyConfig(_Section, frozen=True):
     timeout_s: float = 10.0
 
 
-class AlertsConfig(_Section, frozen=True):
+class AlertsConfig(Thresholds, frozen=True):
+    """The alert thresholds (aedfleet/alerts/settings.py), and how the collector runs them."""
+
     state_dir: str = ".run/collector/state"  # SQLite: alerts, cabinet states, notifications
     tick_ms: _Positive = 1000
     readiness_every_s: _Positive = 60
-    repeat_critical_s: _Positive = 300
-    opened_clear_s: _Positive = 30
-    aed_missing_after_s: _Positive = 3600
-    door_ajar_after_s: _Positive = 600
-    heartbeat_s: _Positive = 300
-    missed_heartbeats: _Positive = 3
-    offline_hold_s: int = 30
     broker_grace_s: int | None = None  # default: heartbeat_s x missed_heartbeats
-    sleep_grace_s: _Positive = 600
-    temp_low_c: float = 0.0
-    temp_high_c: float = 50.0
-    batt_low_v: float = 11.8
-    batt_ok_v: float = 12.2
     # per-cabinet thresholds: [alerts.cabinets.bz-bc-001] temp_low_c = -5.0
     cabinets: dict[str, dict[str, float]] = msgspec.field(default_factory=dict)
 
@@ -179,3 +170,16 @@ def load_config(path: Path | None, environ: Mapping[str, str] = os.environ) -> C
         return msgspec.convert(document, CollectorConfig, strict=False)
     except msgspec.ValidationError as error:
         raise ConfigError(f"configuration: {error}") from error
+
+
+def settings_from(config: CollectorConfig) -> tuple[Settings, dict[str, Settings]]:
+    """The fleet's alert settings and each overridden cabinet's; a bad key fails at start-up."""
+    fleet = {name: getattr(config.alerts, name) for name in Thresholds.__struct_fields__}
+    fleet["utc_offset_minutes"] = config.fleet.utc_offset_minutes
+    overrides = {}
+    for cabinet_id, values in config.alerts.cabinets.items():
+        try:
+            overrides[cabinet_id] = msgspec.convert({**fleet, **values}, Settings)
+        except msgspec.ValidationError as error:
+            raise ConfigError(f"[alerts.cabinets.{cabinet_id}]: {error}") from error
+    return Settings(**fleet), overrides

@@ -14,29 +14,24 @@ from typing import Final
 
 from aedfleet.collector import lineprotocol as lp
 from aedfleet.collector import protocol as p
+from aedfleet.collector.clock import days_until
 from aedfleet.collector.inventory import Inventory
 from aedfleet.collector.validate import Rejection
 
 UNKNOWN: Final = "unknown"
 DEAD_LETTER_PAYLOAD_BYTES: Final = 512
 DEAD_LETTER_TOPIC_CHARS: Final = 256
-_EPOCH_ORDINAL: Final = datetime.date(1970, 1, 1).toordinal()
-_MS_PER_DAY: Final = 86_400_000
 DEVICE_EVERY_MS: Final = 3_600_000
-
-
-def _epoch_day(day: datetime.date) -> int:
-    return day.toordinal() - _EPOCH_ORDINAL
 
 
 class PointEncoder:
     """Encodes messages as line protocol for one fleet (its inventory and local time zone)."""
 
-    __slots__ = ("_device", "_inventory", "_tags", "_utc_offset_ms")
+    __slots__ = ("_device", "_inventory", "_tags", "_utc_offset_minutes")
 
     def __init__(self, inventory: Inventory, *, utc_offset_minutes: int = 480) -> None:
         self._inventory = inventory
-        self._utc_offset_ms = utc_offset_minutes * 60_000
+        self._utc_offset_minutes = utc_offset_minutes
         self._tags: dict[str, str] = {}
         # per cabinet: (what the last `device` point said, its device time)
         self._device: dict[str, tuple[tuple[object, ...], int]] = {}
@@ -69,8 +64,7 @@ class PointEncoder:
 
     def days_until(self, expiry: datetime.date, ts_ms: int) -> int:
         """Whole days from the message's local date to the expiry date; negative once expired."""
-        today = (ts_ms + self._utc_offset_ms) // _MS_PER_DAY
-        return _epoch_day(expiry) - today
+        return days_until(expiry, ts_ms, self._utc_offset_minutes)
 
     def encode(self, message: p.DeviceMessage, arrival_ms: int) -> str:
         stamp_ms = message.ts if message.sync else arrival_ms

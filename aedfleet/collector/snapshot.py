@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
-from aedfleet.alerts.engine import Alert, AlertEngine
+from aedfleet.alerts.engine import OPEN_STATES, Alert, AlertEngine
 from aedfleet.alerts.rules import RULES
-from aedfleet.alerts.state import CabinetState, days_until
+from aedfleet.alerts.state import CabinetState
 from aedfleet.collector import lineprotocol as lp
+from aedfleet.collector.clock import days_until
 from aedfleet.collector.enrich import PointEncoder
 from aedfleet.collector.inventory import Inventory
 
@@ -31,17 +32,16 @@ def open_alerts(engine: AlertEngine, cabinet_id: str) -> list[Alert]:
         alert
         for rule in RULES
         if (alert := engine.alerts.get((cabinet_id, rule))) is not None
-        and alert.state in ("firing", "acknowledged")
+        and alert.state in OPEN_STATES
     ]
     return sorted(found, key=lambda a: SEVERITY_ORDER.index(a.severity)
                   if a.severity in SEVERITY_ORDER else len(SEVERITY_ORDER))  # fmt: skip
 
 
-def is_silenced(engine: AlertEngine, alert: Alert, now_ms: int) -> bool:
-    return any(
-        s.cabinet_id == alert.cabinet_id and s.rule in ("", alert.rule) and s.until_ms > now_ms
-        for s in engine.silences
-    )
+_FLAGS: Final = {
+    state: ",".join(f"{name}={int(state == name)}i" for name in READINESS_STATES)
+    for state in READINESS_STATES
+}
 
 
 def _alert_fields(alerts: list[Alert], silenced: list[bool]) -> str:
@@ -59,6 +59,9 @@ def _alert_fields(alerts: list[Alert], silenced: list[bool]) -> str:
         f"acked={acked}i,unacked={len(alerts) - acked}i,silenced={sum(silenced)}i,"
         f"alert_since_ms={since}i"
     )
+
+
+_NO_ALERTS: Final = _alert_fields([], [])
 
 
 def _facts(s: CabinetState | None, now_ms: int, utc_offset_minutes: int) -> str:
@@ -92,6 +95,8 @@ class Snapshots:
         self._inventory = inventory
         self._encoder = encoder
         self._last: dict[str, tuple[object, ...]] = {}
+        self._heads: dict[str, str] = {}
+        self._places: dict[str, str] = {}
 
     def lines(self, cabinet_ids: Iterable[str], now_ms: int, *, force: bool) -> list[str]:
         """Points for the cabinets whose state changed (all of them when `force`)."""
@@ -107,7 +112,7 @@ class Snapshots:
         state, reason = engine.readiness(cabinet_id)
         cabinet = engine.cabinets.get(cabinet_id)
         alerts = open_alerts(engine, cabinet_id)
-        silenced = [is_silenced(engine, a, now_ms) for a in alerts]
+        silenced = [engine.is_silenced(a, now_ms) for a in alerts]
         settings = engine.settings_for(cabinet_id)
         key: tuple[object, ...] = (
             state, reason, tuple((a.rule, a.state, a.severity, a.summary) for a in alerts),
@@ -119,16 +124,29 @@ class Snapshots:
             return None
         self._last[cabinet_id] = key
         problem = state != "available" or any(a.severity in ("critical", "high") for a in alerts)
-        flags = ",".join(f"{name}={int(state == name)}i" for name in READINESS_STATES)
-        place = self._inventory.get(cabinet_id)
-        # `label`: what the boards' cabinet picker shows, the id then the name
-        label = cabinet_id if place is None else f"{cabinet_id} {place.name}"
-        where = f",label={lp.string(label)}"
-        where += f",address={lp.string(place.address)}" if place is not None else ""
         return (
-            f"{MEASUREMENT}{self._encoder.tags(cabinet_id)} state={lp.string(state)},"
-            f"reason={lp.string(reason)},{flags},problem={int(problem)}i,"
-            f"{_alert_fields(alerts, silenced)}"
+            f"{self._head(cabinet_id)} state={lp.string(state)},reason={lp.string(reason)},"
+            f"{_FLAGS[state]},problem={int(problem)}i,"
+            f"{_alert_fields(alerts, silenced) if alerts else _NO_ALERTS}"
             f"{_facts(cabinet, now_ms, settings.utc_offset_minutes)}"
-            f"{self._encoder.place(cabinet_id)}{where} {now_ms}"
+            f"{self._place(cabinet_id)} {now_ms}"
         )
+
+    def _head(self, cabinet_id: str) -> str:
+        """The measurement and the cabinet's tags: the inventory's, the same every time."""
+        head = self._heads.get(cabinet_id)
+        if head is None:
+            head = self._heads[cabinet_id] = f"{MEASUREMENT}{self._encoder.tags(cabinet_id)}"
+        return head
+
+    def _place(self, cabinet_id: str) -> str:
+        """Where the cabinet is, and the picker's label (its id then its name): inventory
+        fields, escaped once per cabinet."""
+        fields = self._places.get(cabinet_id)
+        if fields is None:
+            place = self._inventory.get(cabinet_id)
+            label = cabinet_id if place is None else f"{cabinet_id} {place.name}"
+            fields = f"{self._encoder.place(cabinet_id)},label={lp.string(label)}"
+            fields += f",address={lp.string(place.address)}" if place is not None else ""
+            self._places[cabinet_id] = fields
+        return fields

@@ -18,6 +18,7 @@ ESCALATED: Final = {
     "high": "critical",
     "critical": "critical",
 }
+ROUTES: Final = ("duty",)  # the duty officers: a place has no guardian
 NAMES_IN_TEXT: Final = 3  # an SMS is short: the first places, then how many more
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import msgspec
 
-from aedfleet.alerts.engine import Transition
 from aedfleet.collector import lineprotocol as lp
 from aedfleet.collector.inventory import Inventory
 from aedfleet.coverage.alerts import (
     ESCALATED,
+    ROUTES,
     RULE,
     SEVERITY,
     PlaceAlert,
@@ -26,11 +26,14 @@ from aedfleet.coverage.places import Place, load_places
 from aedfleet.coverage.report import READY
 from aedfleet.coverage.sites import sites_from
 from aedfleet.coverage.tracker import CoverageTracker, Update
+from aedfleet.notify.messages import Role, Transition
 
 Readiness = Callable[[str], tuple[str, str]]  # cabinet id -> (state, reason)
 
 
 class CoverageWatch:
+    routes: tuple[Role, ...] = ROUTES  # who hears of coverage_lost
+
     def __init__(self, tracker: CoverageTracker) -> None:
         self.tracker = tracker
         self.place_alerts = PlaceAlerts()

@@ -10,9 +10,8 @@ from typing import Final, NamedTuple
 from grafana_foundation_sdk.builders import dashboard as board
 from grafana_foundation_sdk.models import dashboard as model
 
-from aedfleet.alerts.rules import Settings
-from aedfleet.alerts.shell import settings_from
-from aedfleet.collector.config import load_config
+from aedfleet.alerts.settings import Settings
+from aedfleet.collector.config import load_config, settings_from
 
 # a snapshot older than this many heartbeats means the collector has stopped writing
 STALE_AFTER_HEARTBEATS: Final = 3

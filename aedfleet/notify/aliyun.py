@@ -16,8 +16,8 @@ from urllib.parse import quote
 
 import aiohttp
 
-from aedfleet.notify.base import Notification, PermanentError, RetryableError
 from aedfleet.notify.http import request
+from aedfleet.notify.messages import Notification, PermanentError, RetryableError
 
 API_VERSION: Final = "2017-05-25"
 # answers that mean "not now" rather than "never"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from aedfleet.notify.base import Notification
+from aedfleet.notify.messages import Notification
 
 
 class FileOutboxNotifier:

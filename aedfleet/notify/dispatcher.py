@@ -10,16 +10,16 @@ import random
 from collections.abc import Callable
 from typing import Final
 
-from aedfleet.alerts.store import AlertStore, PendingSend
 from aedfleet.collector import lineprotocol as lp
 from aedfleet.collector.clock import wall_ms
-from aedfleet.notify.base import (
+from aedfleet.notify.messages import (
     Notification,
     Notifier,
     PermanentError,
     RetryableError,
     UnknownOutcomeError,
 )
+from aedfleet.notify.sendqueue import PendingSend, SendQueue
 
 log = logging.getLogger("aedfleet.notify")
 MAX_ATTEMPTS: Final = 6
@@ -47,7 +47,7 @@ def notification_line(
 class Dispatcher:
     def __init__(
         self,
-        store: AlertStore,
+        sends: SendQueue,
         notifiers: dict[str, Notifier],
         write_line: Callable[[str], None],
         *,
@@ -55,7 +55,7 @@ class Dispatcher:
         clock: Callable[[], int] = wall_ms,
     ) -> None:
         self._clock = clock
-        self._store = store
+        self._sends = sends
         self._notifiers = notifiers
         self._write_line = write_line
         self._base_backoff_ms = base_backoff_ms
@@ -69,7 +69,7 @@ class Dispatcher:
         tasks: set[asyncio.Task[None]] = set()
         while True:
             self.wake.clear()
-            for item in self._store.due(self._clock()):
+            for item in self._sends.due(self._clock()):
                 if item.notification.key in self._in_flight:
                     continue
                 await slots.acquire()
@@ -84,7 +84,7 @@ class Dispatcher:
         notification, channel = item.notification, item.channel
         attempts = item.attempts + 1
         outcome, error, provider_id, retry_at = "sent", "", "", None
-        self._store.mark_sending(notification.key)
+        self._sends.mark_sending(notification.key)
         try:
             provider_id = await self._notifiers[channel].send(notification)
         except RetryableError as failure:
@@ -104,7 +104,7 @@ class Dispatcher:
             slots.release()
         status = {"retry": "pending"}.get(outcome, outcome)
         now = self._clock()
-        self._store.record(
+        self._sends.record(
             notification.key, status=status, now_ms=now, error=error,
             provider_id=provider_id, retry_at_ms=retry_at,
         )  # fmt: skip

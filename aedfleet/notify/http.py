@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from aedfleet.notify.base import RetryableError, UnknownOutcomeError, classify_status
+from aedfleet.notify.messages import PermanentError, RetryableError, UnknownOutcomeError
 
 
 async def request(
@@ -28,6 +28,15 @@ async def request(
         raise RetryableError(f"could not reach the provider: {error!r}") from error
     classify_status(response.status, body)
     return body
+
+
+def classify_status(status: int, body: str) -> None:
+    """Raise the right error for a provider's HTTP status; return for 2xx."""
+    if 200 <= status < 300:
+        return
+    if status == 429 or status >= 500:
+        raise RetryableError(f"provider answered {status}: {body[:200]}")
+    raise PermanentError(f"provider answered {status}: {body[:200]}")
 
 
 def check_url(url: str, what: str) -> str:

@@ -1,4 +1,5 @@
-"""Pure: who hears of an alert transition, and when (quiet hours, per-recipient budget)."""
+"""Pure: who hears of an alert transition, and when (quiet hours, per-recipient budget). Which
+roles hear of a rule is the rule's own policy (alerts/rules.py), handed in."""
 
 from __future__ import annotations
 
@@ -7,22 +8,9 @@ from typing import Final
 
 import msgspec
 
-from aedfleet.alerts.engine import Transition
 from aedfleet.collector.inventory import Cabinet
+from aedfleet.notify.messages import Role, Transition
 
-# the alert catalogue's notify column, by role
-ROUTES: Final = {
-    "opened": ("duty", "guardian"),
-    "aed_missing": ("duty",),
-    "offline": ("duty",),
-    "temperature": ("guardian", "duty"),
-    "expired": ("guardian", "technician"),
-    "expiring": ("guardian", "technician"),
-    "power": ("guardian",),
-    "door_ajar": ("guardian",),
-    "link": (),  # operator: the webhook and the dashboards only
-    "coverage_lost": ("duty",),  # a key place lost its last ready AED (docs/coverage.md)
-}
 NOTIFYING_KINDS: Final = ("firing", "repeat", "escalated", "resolved")
 HOUR_MS: Final = 3_600_000
 
@@ -51,11 +39,14 @@ class Router:
         self._quiet = (_minutes(start), _minutes(end)) if config.quiet_hours else None
         self._sent: dict[str, deque[int]] = {}
 
-    def recipients(self, transition: Transition, cabinet: Cabinet | None) -> list[str]:
+    def recipients(
+        self, transition: Transition, roles: tuple[Role, ...], cabinet: Cabinet | None
+    ) -> list[str]:
+        """The phones of the roles its rule routes to (the rule's `routes`)."""
         if transition.kind not in NOTIFYING_KINDS or transition.silenced:
             return []
         phones: list[str] = []
-        for role in ROUTES.get(transition.rule, ()):
+        for role in roles:
             if role == "duty":
                 phones += self._config.duty_officers
             elif cabinet is not None:
@@ -77,13 +68,17 @@ class Router:
         return now_ms + wait * 60_000 - local_ms % 60_000
 
     def deliveries(
-        self, transition: Transition, cabinet: Cabinet | None, now_ms: int
+        self,
+        transition: Transition,
+        roles: tuple[Role, ...],
+        cabinet: Cabinet | None,
+        now_ms: int,
     ) -> tuple[list[Delivery], list[str]]:
         """(who gets it and from when, who is over budget and does not)."""
         critical = transition.severity == "critical"
         not_before = now_ms if critical else (self.quiet_until(now_ms) or now_ms)
         deliveries, over_budget = [], []
-        for phone in self.recipients(transition, cabinet):
+        for phone in self.recipients(transition, roles, cabinet):
             if not critical and not self._spend(phone, now_ms):
                 over_budget.append(phone)
                 continue

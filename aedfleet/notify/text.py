@@ -1,25 +1,15 @@
 """Pure: the words of a notification, in Chinese and/or English: which cabinet, where, what,
-since when."""
+since when. What a rule is called in Chinese is the rule's own (alerts/rules.py), handed in as
+`what_zh`; without it the Chinese text says the finding's summary."""
 
 from __future__ import annotations
 
 import datetime
 from typing import Final
 
-from aedfleet.alerts.engine import Transition
 from aedfleet.collector.inventory import Cabinet
+from aedfleet.notify.messages import Transition
 
-RULES_ZH: Final = {
-    "opened": "柜门被打开或AED被取出",
-    "aed_missing": "AED未归还或使用后未补充",
-    "offline": "机柜离线",
-    "temperature": "柜内温度超出AED工作范围",
-    "expired": "电极片或AED电池已过期",
-    "expiring": "电极片或AED电池即将过期",
-    "power": "市电中断且备用电池电量低",
-    "door_ajar": "柜门长时间未关闭",
-    "link": "网络信号或时钟异常",
-}
 KINDS_ZH: Final = {
     "firing": "",
     "repeat": "（未确认，重复提醒）",
@@ -45,6 +35,7 @@ def compose(
     transition: Transition,
     cabinet: Cabinet | None,
     *,
+    what_zh: str = "",
     language: str = "zh+en",
     utc_offset_minutes: int = 480,
 ) -> str:
@@ -58,7 +49,7 @@ def compose(
         suffix = "" if transition.kind in ("resolved", "acknowledged") else "请尽快处理。"
         if transition.kind.startswith(("repeat", "escalated")):
             prefix, suffix = "", KINDS_ZH[transition.kind] + suffix
-        what = RULES_ZH.get(transition.rule, transition.summary)
+        what = what_zh or transition.summary
         parts.append(f"【AED】{prefix}{name}（{where_zh}）：{what}，自{since}起。{suffix}")
     if "en" in language:
         prefix = KINDS_EN.get(transition.kind, "")

@@ -8,8 +8,8 @@ import json
 import aiohttp
 
 from aedfleet.collector.basicauth import basic_auth
-from aedfleet.notify.base import Notification, PermanentError
 from aedfleet.notify.http import request
+from aedfleet.notify.messages import Notification, PermanentError
 
 
 class TwilioNotifier:

@@ -18,8 +18,8 @@ import aiohttp
 import msgspec
 
 from aedfleet.collector.clock import wall_ms
-from aedfleet.notify.base import Notification
 from aedfleet.notify.http import request
+from aedfleet.notify.messages import Notification
 
 MIN_SECRET_CHARS: Final = 24
 

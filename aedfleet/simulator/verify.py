@@ -8,13 +8,11 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from aedfleet.alerts.engine import AlertEngine
-from aedfleet.alerts.rules import Settings
+from aedfleet.alerts.engine import OPEN_STATES, AlertEngine
+from aedfleet.alerts.settings import Settings
 from aedfleet.alerts.store import AlertStore
 from aedfleet.influx_query import query
 from aedfleet.simulator.plan import PlannedCabinet
-
-OPEN_STATES = ("firing", "acknowledged")
 
 
 class Observed(NamedTuple):

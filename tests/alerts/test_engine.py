@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 
-from aedfleet.alerts.engine import AlertEngine, Silence, Transition
-from aedfleet.alerts.rules import Settings
+from aedfleet.alerts.engine import AlertEngine, Silence
+from aedfleet.alerts.settings import Settings
 from aedfleet.collector import protocol as p
+from aedfleet.notify.messages import Transition
 
 CAB = "bz-bc-001"
 T0 = 1_795_820_400_000

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import msgspec
 
-from aedfleet.alerts.engine import AlertEngine, Transition
-from aedfleet.alerts.rules import Settings
+from aedfleet.alerts.engine import AlertEngine
+from aedfleet.alerts.settings import Settings
 from aedfleet.alerts.state import SEQ_WINDOW
 from aedfleet.alerts.store import AlertStore
 from aedfleet.collector import protocol as p
+from aedfleet.notify.messages import Transition
 from tests.alerts.test_engine import CAB, MIN, T0, kinds, telemetry
 
 SEC = 1000

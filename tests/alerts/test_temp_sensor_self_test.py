@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 
-from aedfleet.alerts.rules import Settings, temperature
+from aedfleet.alerts.rules import temperature
+from aedfleet.alerts.settings import Settings
 from aedfleet.alerts.state import CabinetState, fold
 from aedfleet.collector.validate import Rejection, Validator
 

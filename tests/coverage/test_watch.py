@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime
 
-from aedfleet.alerts.engine import Transition
 from aedfleet.coverage.tracker import CoverageTracker
 from aedfleet.coverage.watch import CoverageWatch
+from aedfleet.notify.messages import Transition
 from tests.coverage.geometry import place, site
 
 CST = datetime.timezone(datetime.timedelta(hours=8))

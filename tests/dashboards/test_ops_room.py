@@ -13,7 +13,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from aedfleet.alerts.rules import Settings
+from aedfleet.alerts.settings import Settings
 from aedfleet.cli import main
 from aedfleet.dashboards.alert_rules import CONTACT_POINT, RULE_UIDS
 from aedfleet.dashboards.boards import DASHBOARDS

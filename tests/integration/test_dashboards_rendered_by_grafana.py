@@ -30,9 +30,9 @@ import pytest
 
 from aedfleet.dashboards.grafana_macros import ALL_VALUE, duration_ms, render
 from aedfleet.dashboards.provisioning import dashboard_json
-from tests.integration.conftest import SimulatedFleet
+from tests.integration.conftest import FLEET_SIZE, FLEET_TIMEOUT, SimulatedFleet
 
-pytestmark = [pytest.mark.slow, pytest.mark.services]
+pytestmark = [pytest.mark.slow, pytest.mark.services, FLEET_TIMEOUT]
 RENDER = Path(__file__).parents[1] / "dashboards" / "grafana_render"
 Frame = dict[str, Any]
 
@@ -146,7 +146,7 @@ def test_fleet_table_one_row_per_cabinet_with_its_true_last_seen(
                      "Readiness per cabinet, problems first", {})  # fmt: skip
     [table] = shown["frames"]
     cells = columns(table)
-    assert len(cells["cabinet"]) == 200 == len(set(cells["cabinet"]))
+    assert len(cells["cabinet"]) == FLEET_SIZE == len(set(cells["cabinet"]))
     assert "Time" not in cells and "lat" not in cells  # organized away
     end = simulated_fleet.outcome.start_ms + simulated_fleet.outcome.simulated_ms + 60_000
     seen = dict(zip(cells["cabinet"], cells["last seen"], strict=True))
@@ -169,7 +169,7 @@ def test_zero_count_tiles_read_zero(
     tiles = {tile["title"]: tile["text"] for tile in shown["stat"]}
     assert set(tiles) == {"available", "in use (opened)", "not ready", "offline"}
     assert tiles["in use (opened)"] == "0" and tiles["offline"] == "0"
-    assert int(tiles["available"]) + int(tiles["not ready"]) == 200
+    assert int(tiles["available"]) + int(tiles["not ready"]) == FLEET_SIZE
 
 
 def test_cabinet_readiness_stat_shows_the_state(

@@ -74,6 +74,7 @@ async def test_a_blocked_event_loop_slows_simulated_time_and_its_lag_is_measured
     clock = SimClock(speed=60, start_ms=START)
     pacing = asyncio.create_task(clock.pace(every_s=0.02, bound_s=0.05))
     try:
+        await asyncio.sleep(0)  # one turn: the pacer starts and bounds the clock
         await until(lambda: clock.elapsed_ms() > 0, 30, "the pacer running")
         before = clock.elapsed_ms()
         blocked = 0.4
@@ -108,6 +109,7 @@ async def test_at_low_speed_a_late_loop_costs_the_timeline_little_and_is_not_slo
     clock = SimClock(speed=1, start_ms=START)
     pacing = asyncio.create_task(clock.pace(every_s=0.02))
     try:
+        await asyncio.sleep(0)  # one turn: the pacer starts and bounds the clock
         await until(lambda: clock.elapsed_ms() > 0, 30, "the pacer running")
         before = clock.elapsed_ms()
         time.sleep(0.3)  # 300 simulated ms: well within the alert engine's 6 s tick
