@@ -204,8 +204,10 @@ class Alerting:
                     set(self.inventory) | set(self.engine.cabinets) if due else alerted | dirty
                 )
                 if due and self.coverage is not None:
-                    for line in self.coverage.heartbeat(now):
-                        self._write_line(line)
+                    for lines in self.coverage.heartbeat(now):
+                        for line in lines:
+                            self._write_line(line)
+                        await asyncio.sleep(0)
                 for chunk in _chunks(list(targets)):
                     self._write_readiness(chunk, now, force=due)
                     for line in self.snapshots.lines(chunk, now, force=due):

@@ -5,7 +5,7 @@ their cover and writes the `coverage` points (docs/storage.md)."""
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -16,6 +16,7 @@ from aedfleet.coverage.report import READY
 from aedfleet.coverage.sites import Site, local_time
 
 MEASUREMENT: Final = "coverage"
+SLICE: Final = 500  # places per slice of the heartbeat
 
 
 @dataclass
@@ -112,11 +113,15 @@ class CoverageTracker:
         districts = {self.coverage.places[n].district for n in places}
         return self._lines(places, districts, now_ms)
 
-    def all_lines(self, now_ms: int) -> list[str]:
-        """Every place, district and the fleet: the heartbeat that keeps current-state
-        panels fresh."""
-        everything = range(len(self.coverage.places))
-        return self._lines(everything, {p.district for p in self.coverage.places}, now_ms)
+    def all_lines(self, now_ms: int, slice_size: int = SLICE) -> Iterator[list[str]]:
+        """Every place, then the districts and the fleet, in slices: the heartbeat that keeps
+        current-state panels fresh (and each uncovered place's nearest AED), which a caller
+        on an event loop can write a slice at a time (100,000 places take seconds)."""
+        total = len(self.coverage.places)
+        for start in range(0, total, slice_size):
+            chunk = range(start, min(total, start + slice_size))
+            yield [place_line(self.coverage.place(n), now_ms) for n in chunk]
+        yield self._lines([], {p.district for p in self.coverage.places}, now_ms)
 
     def _lines(self, places: Iterable[int], districts: set[str], now_ms: int) -> list[str]:
         out = [place_line(self.coverage.place(n), now_ms) for n in places]

@@ -5,7 +5,7 @@ escalates a cabinet's own alert when its outage left places uncovered (docs/cove
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import msgspec
@@ -74,7 +74,8 @@ class CoverageWatch:
         return sorted(((self._places[p], since) for p, since in self.place_alerts.firing.items()),
                       key=lambda pair: -pair[1])  # fmt: skip
 
-    def heartbeat(self, now_ms: int) -> list[str]:
+    def heartbeat(self, now_ms: int) -> Iterator[list[str]]:
+        """Every place's, district's and the fleet's point, a slice at a time."""
         return self.tracker.all_lines(now_ms)
 
     def escalate(self, transition: Transition, readiness: Readiness) -> Transition:
