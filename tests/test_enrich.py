@@ -52,7 +52,7 @@ def test_expiry_days_count_in_local_dates() -> None:
 
 def test_every_invalid_vector_becomes_a_dead_letter_with_its_reason() -> None:
     pipeline = Pipeline(Validator(), encoder())
-    lines = [pipeline.line_for(v.topic, v.payload, v.now_ms)[0] for v in INVALID]
+    lines = [pipeline.line_for(v.topic, v.payload, v.now_ms).line for v in INVALID]
     assert all(line.startswith("dead_letter,") for line in lines)
     for vector, line in zip(INVALID, lines, strict=True):
         assert f",reason={vector.reason} " in line
@@ -65,10 +65,10 @@ def test_every_invalid_vector_becomes_a_dead_letter_with_its_reason() -> None:
 
 def test_dead_letter_payload_is_escaped_and_truncated() -> None:
     hostile = next(v for v in INVALID if v.reason == "not_utf8")
-    line = Pipeline(Validator(), encoder()).line_for(hostile.topic, hostile.payload, 0)[0]
+    line = Pipeline(Validator(), encoder()).line_for(hostile.topic, hostile.payload, 0).line
     assert "\\\\xff" in line and "\n" not in line
     big = next(v for v in INVALID if v.reason == "too_large")
-    line = Pipeline(Validator(), encoder()).line_for(big.topic, big.payload, 0)[0]
+    line = Pipeline(Validator(), encoder()).line_for(big.topic, big.payload, 0).line
     assert f"size={len(big.payload)}i" in line
     assert len(line) < 1200
 
@@ -76,13 +76,13 @@ def test_dead_letter_payload_is_escaped_and_truncated() -> None:
 def test_unsynced_redelivery_is_stored_once_and_synced_redelivery_overwrites_itself() -> None:
     pipeline = Pipeline(Validator(), encoder())
     unsynced = next(v for v in VALID if v.expected and v.expected.get("sync") is False)
-    first = pipeline.line_for(unsynced.topic, unsynced.payload, unsynced.now_ms)[0]
-    again = pipeline.line_for(unsynced.topic, unsynced.payload, unsynced.now_ms + 5000)[0]
+    first = pipeline.line_for(unsynced.topic, unsynced.payload, unsynced.now_ms).line
+    again = pipeline.line_for(unsynced.topic, unsynced.payload, unsynced.now_ms + 5000).line
     assert first and again == ""
     assert pipeline.counts.duplicates == 1
     synced = next(v for v in VALID if v.type == "DoorOpen")
-    one = pipeline.line_for(synced.topic, synced.payload, synced.now_ms)[0]
-    two = pipeline.line_for(synced.topic, synced.payload, synced.now_ms + 5000)[0]
+    one = pipeline.line_for(synced.topic, synced.payload, synced.now_ms).line
+    two = pipeline.line_for(synced.topic, synced.payload, synced.now_ms + 5000).line
     # same measurement, tags and timestamp: InfluxDB keeps one point
     assert one.rsplit(" ", 1)[1] == two.rsplit(" ", 1)[1]
     assert one.split(" ", 1)[0] == two.split(" ", 1)[0]
@@ -91,6 +91,6 @@ def test_unsynced_redelivery_is_stored_once_and_synced_redelivery_overwrites_its
 def test_unknown_cabinets_are_kept_flagged_and_counted() -> None:
     pipeline = Pipeline(Validator(), encoder())
     stranger = next(v for v in VALID if v.topic.startswith("aed/v1/bz-zh-004"))
-    line = pipeline.line_for(stranger.topic, stranger.payload, stranger.now_ms)[0]
+    line = pipeline.line_for(stranger.topic, stranger.payload, stranger.now_ms).line
     assert ",known=false," in line and ",district=unknown," in line
     assert pipeline.counts.unknown_cabinet == 1

@@ -15,6 +15,7 @@ import msgspec
 
 from aedfleet.alerts.engine import OPEN_KINDS, OPEN_STATES, AlertEngine, Silence
 from aedfleet.alerts.rules import RULES
+from aedfleet.alerts.snapshot import Snapshots
 from aedfleet.alerts.store import AlertStore
 from aedfleet.collector import lineprotocol as lp
 from aedfleet.collector import protocol as p
@@ -22,7 +23,6 @@ from aedfleet.collector.clock import wall_ms
 from aedfleet.collector.config import CollectorConfig, ConfigError, settings_from
 from aedfleet.collector.enrich import PointEncoder
 from aedfleet.collector.inventory import Inventory
-from aedfleet.collector.snapshot import Snapshots
 from aedfleet.notify.aliyun import AliyunNotifier
 from aedfleet.notify.demo_outbox import FileOutboxNotifier
 from aedfleet.notify.dispatcher import Dispatcher

@@ -1,5 +1,6 @@
-"""The operators' HTTP endpoints on the collector: alerts, acknowledgement, silences,
-readiness. `aedfleet alerts` is their command-line client.
+"""The collector's HTTP server: /healthz and /metrics for probes and scrapers, and the
+operators' endpoints: alerts, acknowledgement, silences, readiness. `aedfleet alerts` is
+their command-line client.
 
 Every state-changing route needs a bearer token from `[http]` (or AEDFLEET_HTTP_TOKEN); whoever
 holds it is recorded by the token's name. Every request must name one of the collector's own
@@ -19,9 +20,11 @@ from urllib.parse import urlsplit
 import msgspec
 from aiohttp import web
 from aiohttp.typedefs import Middleware
+from prometheus_client import CollectorRegistry
 
 from aedfleet.alerts.shell import MAX_SILENCE_MINUTES, Alerting, OperatorError
 from aedfleet.collector.config import ConfigError, HttpConfig
+from aedfleet.collector.metrics import render
 
 MIN_TOKEN_CHARS: Final = 16
 DEFAULT_SILENCE_MINUTES: Final = 24 * 60
@@ -171,3 +174,33 @@ def add_alert_routes(app: web.Application, alerting: Alerting, access: Access) -
     app.router.add_post("/silences", silence)
     app.router.add_delete("/silences/{silence_id}", unsilence)
     app.router.add_get("/readiness", readiness)
+
+
+async def serve(
+    listen: str,
+    health: Callable[[], dict[str, Any]],
+    registry: CollectorRegistry,
+    alerting: Alerting,
+    access: Access,
+) -> web.AppRunner | None:
+    """Serve on `listen` (host:port) until the runner is cleaned up; None when it is empty.
+    /healthz answers 503 while `health()` says the broker is not connected."""
+    if not listen:
+        return None
+    host, _, port = listen.rpartition(":")
+
+    async def healthz(_request: web.Request) -> web.Response:
+        answer = health()
+        return web.json_response(answer, status=200 if answer["mqtt_connected"] else 503)
+
+    async def metrics(_request: web.Request) -> web.Response:
+        return web.Response(body=render(registry), content_type="text/plain")
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    add_alert_routes(app, alerting, access)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, int(port)).start()
+    return runner

@@ -1,9 +1,12 @@
-"""Pure per-message core: validate, deduplicate, encode. Counts everything it sees."""
+"""Pure per-message core: validate, deduplicate, encode. Counts everything it sees, and says
+what each message was: stored, a duplicate, rejected, or our own config echoed back."""
 
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
-from typing import Final
+from typing import ClassVar, Final
+
+import msgspec
 
 from aedfleet.collector import protocol as p
 from aedfleet.collector.enrich import PointEncoder
@@ -13,6 +16,39 @@ from aedfleet.collector.validate import Rejection, Validator
 # these recent sequence numbers per cabinet catch the repeat (see docs/storage.md).
 RECENT_UNSYNCED_PER_CABINET: Final = 256
 MAX_CABINETS_TRACKED: Final = 20_000
+
+
+class Stored(msgspec.Struct, frozen=True, gc=False):
+    """A new valid message: its line to store, and the message for the alert engine."""
+
+    line: str
+    message: p.DeviceMessage
+
+
+class Duplicate(msgspec.Struct, frozen=True, gc=False):
+    """A repeat of a recent unsynced message: nothing to store, only to acknowledge. The alert
+    engine still sees it (it ignores what it has already folded)."""
+
+    message: p.DeviceMessage
+    line: ClassVar[str] = ""
+
+
+class Rejected(msgspec.Struct, frozen=True, gc=False):
+    """Not protocol v1: its dead letter line, and why."""
+
+    line: str
+    rejection: Rejection
+
+
+class ConfigEcho(msgspec.Struct, frozen=True, gc=False):
+    """Our own retained config echoed back: nothing to store, only to acknowledge."""
+
+    config: p.Config
+    line: ClassVar[str] = ""
+
+
+# msgspec structs: built in C, so the typed result costs the hot path next to nothing
+Outcome = Stored | Duplicate | Rejected | ConfigEcho
 
 
 class Counts:
@@ -62,11 +98,8 @@ class Pipeline:
         self._last_dead_letter_ms = 0
         self.counts = Counts()
 
-    def line_for(
-        self, topic: str, payload: bytes, arrival_ms: int
-    ) -> tuple[str, p.Message | Rejection]:
-        """The line to store for one message ("" for a repeat), and what it was: the typed
-        message or the Rejection."""
+    def line_for(self, topic: str, payload: bytes, arrival_ms: int) -> Outcome:
+        """What one message was, with the line to store for it ("" when there is none)."""
         counts = self.counts
         counts.received += 1
         result = self._validator.validate(topic, payload, arrival_ms)
@@ -75,13 +108,13 @@ class Pipeline:
             # distinct timestamps, so two dead letters in one millisecond both stay
             stamp_ms = max(arrival_ms, self._last_dead_letter_ms + 1)
             self._last_dead_letter_ms = stamp_ms
-            return self._encoder.dead_letter(result, payload, stamp_ms), result
+            return Rejected(self._encoder.dead_letter(result, payload, stamp_ms), result)
         counts.valid += 1
         if isinstance(result, p.Config):
-            return "", result  # our own retained config echoed back: nothing to store
+            return ConfigEcho(result)
         if not self._encoder.is_known(result.id):
             counts.unknown_cabinet += 1
         if not result.sync and self._recent.seen_before(result.id, result.seq):
             counts.duplicates += 1
-            return "", result
-        return self._encoder.encode(result, arrival_ms), result
+            return Duplicate(result)
+        return Stored(self._encoder.encode(result, arrival_ms), result)

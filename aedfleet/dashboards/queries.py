@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from aedfleet.collector.snapshot import READINESS_STATES
+from aedfleet.alerts.snapshot import READINESS_STATES
 
 SNAPSHOT: Final = '"cabinet_state"'
 FLEET_COLUMNS: Final = (

@@ -1,4 +1,4 @@
-"""The `cabinet_state` snapshot (aedfleet/collector/snapshot.py): what each point says,
+"""The `cabinet_state` snapshot (aedfleet/alerts/snapshot.py): what each point says,
 and that between heartbeats only a change is written, acknowledgements and silences included."""
 
 from __future__ import annotations
@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime
 
 from aedfleet.alerts.engine import Silence
+from aedfleet.alerts.snapshot import Snapshots
 from aedfleet.collector import protocol as p
 from aedfleet.collector.enrich import PointEncoder
 from aedfleet.collector.inventory import Cabinet
-from aedfleet.collector.snapshot import Snapshots
 from tests.alerts.test_engine import CAB, MIN, T0, engine, event
 
 PLACE = Cabinet(

@@ -9,7 +9,7 @@ import pytest
 
 from aedfleet.coverage.places import DEMO_PLACES, load_places
 from aedfleet.dashboards import check
-from aedfleet.dashboards.coverage_board import UID
+from aedfleet.dashboards.boards.coverage import UID
 from aedfleet.dashboards.grafana_macros import ALL_VALUE
 from tests.integration.conftest import SimulatedFleet
 

@@ -14,7 +14,7 @@ import pytest
 
 from aedfleet.dashboards import check
 from aedfleet.dashboards.alert_rules import rules
-from aedfleet.dashboards.boards import PICKER_REGEX
+from aedfleet.dashboards.boards.cabinet import PICKER_REGEX
 from aedfleet.dashboards.check import PanelQuery
 from aedfleet.dashboards.grafana_macros import ALL_VALUE, render
 from aedfleet.dashboards.site import Site

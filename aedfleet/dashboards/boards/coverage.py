@@ -15,6 +15,7 @@ from grafana_foundation_sdk.models import dashboard as model
 from grafana_foundation_sdk.models import geomap as geomap_model
 
 from aedfleet.dashboards.layout import Sized, place
+from aedfleet.dashboards.panels import ONE_TABLE, current, new_board, transformation
 from aedfleet.dashboards.site import Site
 from aedfleet.dashboards.targets import DATASOURCE, Query
 
@@ -47,7 +48,6 @@ FLEET_OVER_TIME: Final = (
     'SELECT mean("weighted_pct") FROM "coverage" WHERE "scope" = \'fleet\' AND $timeFilter '
     "GROUP BY time($__interval) fill(none)"
 )
-ONE_TABLE: Final = model.DataTransformerConfig(id_val="merge", options={})
 
 
 def _covered_colours() -> list[model.ValueMapping]:
@@ -75,8 +75,7 @@ def places_map(s: Site) -> Sized:
             "symbol": {"mode": "fixed", "fixed": "img/icons/marker/circle.svg"}}})
     )  # fmt: skip
     return Sized(
-        geomap.Panel().datasource(DATASOURCE).title("Key places, covered or not")
-        .time_from(s.window)
+        current(geomap.Panel, "Key places, covered or not", s)
         .with_target(Query(LATEST_PLACES, table=True))
         .with_transformation(ONE_TABLE)
         # the SDK types lat/lon as int; Grafana stores degrees with decimals
@@ -91,8 +90,7 @@ def places_map(s: Site) -> Sized:
 
 def fleet_now(s: Site) -> Sized:
     return Sized(
-        stat.Panel().datasource(DATASOURCE).title("Key places covered now (fleet)")
-        .time_from(s.window)
+        current(stat.Panel, "Key places covered now (fleet)", s)
         .with_target(Query(FLEET_NOW, table=True))
         .unit("percent").decimals(1)
         .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
@@ -115,14 +113,13 @@ def per_district() -> Sized:
 
 def uncovered(s: Site) -> Sized:
     return Sized(
-        table.Panel().datasource(DATASOURCE).title("Key places with no ready AED in reach")
-        .time_from(s.window)
+        current(table.Panel, "Key places with no ready AED in reach", s)
         .with_target(Query(UNCOVERED, table=True))
         .with_transformation(ONE_TABLE)
-        .with_transformation(model.DataTransformerConfig(id_val="organize", options={
-            "excludeByName": {"Time": True},
-            "renameByName": {"cabinet": "nearest ready AED", "distance_m": "metres to it",
-                             "weight": "daily footfall"}}))
+        .with_transformation(transformation(
+            "organize", excludeByName={"Time": True},
+            renameByName={"cabinet": "nearest ready AED", "distance_m": "metres to it",
+                          "weight": "daily footfall"}))
         .sort_by([common_builders.TableSortByFieldState().display_name("daily footfall")
                   .desc(True)]),
         24, 10,
@@ -130,8 +127,5 @@ def uncovered(s: Site) -> Sized:
 
 
 def coverage_board(s: Site) -> board.Dashboard:
-    dashboard = (
-        board.Dashboard("AED coverage of key places").uid(UID).tags(["aedfleet"])
-        .time("now-24h", "now").refresh("30s").timezone("browser")
-    )  # fmt: skip
+    dashboard = new_board("AED coverage of key places", UID, "now-24h")
     return place(dashboard, [[places_map(s), [fleet_now(s), per_district()]], [uncovered(s)]])
