@@ -14,6 +14,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # module -> (smoke-size arguments, a line its table must print)
 SMOKE = {
     "alert_latency": (["--openings", "3"], "p99"),
+    "coverage": (
+        ["--cabinets", "200", "--places", "1000", "--changes", "200"],
+        "brute force / indexed",
+    ),
     "fleet": (["--cabinets", "50", "--steady", "5"], "memory per cabinet (KiB)"),
     "ingest": (["--messages", "2000", "--naive-messages", "200"], "collector / bare paho"),
     "mqtt_reader": (["--messages", "2000"], "after / before"),

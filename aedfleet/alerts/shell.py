@@ -8,7 +8,7 @@ import logging
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp
 import msgspec
@@ -32,6 +32,9 @@ from aedfleet.notify.router import Router, RoutingConfig
 from aedfleet.notify.text import compose
 from aedfleet.notify.twilio import TwilioNotifier
 from aedfleet.notify.webhook import WebhookNotifier, signing_key
+
+if TYPE_CHECKING:
+    from aedfleet.coverage.watch import CoverageWatch
 
 log = logging.getLogger("aedfleet.alerts")
 MAX_SILENCE_MINUTES: Final = 7 * 24 * 60
@@ -96,6 +99,25 @@ def notifiers_for(config: CollectorConfig, session: aiohttp.ClientSession) -> di
     return chosen
 
 
+COVERAGE_LOST: Final = "coverage_lost"
+
+
+def _coverage_watch(
+    config: CollectorConfig, inventory: Inventory, now_ms: int
+) -> CoverageWatch | None:
+    """Live coverage when `[coverage] places` is set; a bad place row or cabinet access hours
+    stop start-up, naming the line or the cabinet."""
+    if not config.coverage.places:
+        return None
+    from aedfleet.coverage.watch import CoverageWatch  # noqa: PLC0415 (scipy only when used)
+
+    c = config.coverage
+    return CoverageWatch.load(Path(c.places), inventory, retrieval_s=c.retrieval_s,
+                              walk_m_per_s=c.walk_m_per_s, detour_factor=c.detour_factor,
+                              utc_offset_minutes=config.fleet.utc_offset_minutes,
+                              now_ms=now_ms)  # fmt: skip
+
+
 class Alerting:
     def __init__(
         self,
@@ -129,11 +151,14 @@ class Alerting:
         self._readiness: dict[str, tuple[str, str]] = {}
         self._readiness_written_ms = 0
         self.snapshots = Snapshots(self.engine, inventory, encoder)
+        self.coverage = _coverage_watch(config, inventory, clock())
 
     # --- from the message path (must stay cheap) -----------------------------------------
 
     def on_message(self, message: p.DeviceMessage, at_ms: int) -> None:
         transitions = self.engine.on_message(message, at_ms)
+        if transitions or type(message) is not p.Telemetry:
+            transitions = self._with_coverage(transitions, [message.id], at_ms)
         if transitions:
             self.handle(transitions, at_ms)
         if transitions or type(message) is not p.Telemetry:
@@ -157,9 +182,10 @@ class Alerting:
                 sweep = now - last_sweep >= sweep_ms
                 last_sweep = now if sweep else last_sweep
                 transitions = await self._tick(now, list(self.engine.cabinets) if sweep else dirty)
+                alerted = {t.cabinet_id for t in transitions}
+                transitions = self._with_coverage(transitions, alerted | dirty, now)
                 if transitions:
                     self.handle(transitions, now)
-                alerted = {t.cabinet_id for t in transitions}
                 unsaved |= dirty
                 if alerted:
                     self.store.save(self.engine, alerted)
@@ -177,6 +203,11 @@ class Alerting:
                 targets = (
                     set(self.inventory) | set(self.engine.cabinets) if due else alerted | dirty
                 )
+                if due and self.coverage is not None:
+                    for lines in self.coverage.heartbeat(now):
+                        for line in lines:
+                            self._write_line(line)
+                        await asyncio.sleep(0)
                 for chunk in _chunks(list(targets)):
                     self._write_readiness(chunk, now, force=due)
                     for line in self.snapshots.lines(chunk, now, force=due):
@@ -218,6 +249,9 @@ class Alerting:
         text = compose(transition, cabinet, what_zh=rule.text_zh if rule is not None else "",
                        language=self.config.notify.language,
                        utc_offset_minutes=self.config.fleet.utc_offset_minutes)  # fmt: skip
+        if self.coverage is not None and transition.rule == COVERAGE_LOST:
+            text = self.coverage.text(transition)  # about a place, not a cabinet
+            routes = self.coverage.routes
 
         def notification(recipient: str) -> Notification:
             return Notification(
@@ -244,12 +278,31 @@ class Alerting:
         # `open` and `level` repeat the transition's outcome and severity as fields, so a
         # dashboard can ask for each alert's latest state (InfluxQL cannot last() a tag)
         is_open = int(t.kind in OPEN_KINDS)
+        tags = self._encoder.tags(t.cabinet_id)
+        if self.coverage is not None and t.rule == COVERAGE_LOST:
+            tags = self.coverage.alert_tags(t.cabinet_id)  # the place and its district
         return (
-            f"alert{self._encoder.tags(t.cabinet_id)},rule={lp.tag(t.rule)},kind={t.kind},"
+            f"alert{tags},rule={lp.tag(t.rule)},kind={t.kind},"
             f"severity={t.severity} summary={lp.string(t.summary)},since_ms={t.since_ms}i,"
             f"number={t.number}i,silenced={lp.boolean(t.silenced)},open={is_open}i,"
             f"level={lp.string(t.severity)} {t.at_ms}"
         )
+
+    # --- coverage (docs/coverage.md) -------------------------------------------------------
+
+    def _with_coverage(
+        self, transitions: list[Transition], cabinet_ids: Iterable[str], now_ms: int
+    ) -> list[Transition]:
+        """Coverage after these cabinets' readiness and the clock: its points written, the
+        cabinets' alerts escalated where their outage left places uncovered, and the places'
+        coverage_lost transitions added."""
+        if self.coverage is None:
+            return transitions
+        lines, places = self.coverage.update(cabinet_ids, self.engine.readiness, now_ms)
+        for line in lines:
+            self._write_line(line)
+        readiness = self.engine.readiness
+        return [self.coverage.escalate(t, readiness) for t in transitions] + places
 
     # --- readiness -------------------------------------------------------------------------
 

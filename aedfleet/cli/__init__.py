@@ -9,6 +9,7 @@ from aedfleet.cli.alerts import alerts
 from aedfleet.cli.backup import backup, restore
 from aedfleet.cli.broker import broker_group
 from aedfleet.cli.collect import collect
+from aedfleet.cli.coverage import coverage
 from aedfleet.cli.dashboards import dashboards
 from aedfleet.cli.demo import demo
 from aedfleet.cli.deploy import deploy
@@ -37,5 +38,6 @@ for command in (
     backup,
     restore,
     doctor,
+    coverage,
 ):
     main.add_command(command)

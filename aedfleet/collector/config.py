@@ -92,6 +92,15 @@ class FleetConfig(_Section, frozen=True):
     max_age_days: _Positive = 90
 
 
+class CoverageConfig(_Section, frozen=True):
+    """Live coverage of key places (docs/coverage.md); off while `places` is empty."""
+
+    places: str = ""  # the key-places CSV
+    retrieval_s: Annotated[float, msgspec.Meta(gt=0)] = 240.0  # round trip to fetch the AED
+    walk_m_per_s: Annotated[float, msgspec.Meta(gt=0)] = 1.5
+    detour_factor: Annotated[float, msgspec.Meta(ge=1)] = 1.2
+
+
 class HttpConfig(_Section, frozen=True):
     # /healthz and /metrics (open), and the alerts API that acknowledges and silences (a token
     # for every change); keep it on loopback, or behind a TLS proxy. Empty to disable.
@@ -151,6 +160,7 @@ class CollectorConfig(_Section, frozen=True):
     notify: NotifyConfig = msgspec.field(default_factory=NotifyConfig)
     twilio: TwilioConfig = msgspec.field(default_factory=TwilioConfig)
     aliyun: AliyunConfig = msgspec.field(default_factory=AliyunConfig)
+    coverage: CoverageConfig = msgspec.field(default_factory=CoverageConfig)
 
 
 def load_config(path: Path | None, environ: Mapping[str, str] = os.environ) -> CollectorConfig:

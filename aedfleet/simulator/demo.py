@@ -238,8 +238,21 @@ class Demo:
         act = act_lines(self.watched, cabinet=self.the.emergency.id, rule="opened",
                         repeat_s=self.pace.repeat_s, resolved=self.watched_resolved)  # fmt: skip
         speed = f" x{self.clock.speed:g}" if self.clock.speed != 1 else ""
+        covered, lost = self._coverage()
         return Snapshot(self._elapsed(), clock_text(self.clock.now_ms()) + speed, districts,
-                        self.beats, act, alerts, self._sms())  # fmt: skip
+                        self.beats, act, alerts, self._sms(), covered, lost)  # fmt: skip
+
+    def _coverage(self) -> tuple[str, tuple[str, ...]]:
+        """Fleet coverage of the key places beside readiness, and the places that just lost
+        their last ready AED (docs/coverage.md)."""
+        coverage = self.collector.alerting.coverage
+        if coverage is None:
+            return "", ()
+        fleet = coverage.tracker.coverage.fleet()
+        covered = f"{fleet.pct:.0f} %"
+        lost = tuple(f"{clock_text(since)} {place.name} ({place.district})"
+                     for place, since in coverage.lost())  # fmt: skip
+        return covered, lost
 
     def _sms(self) -> list[str]:
         if not self.outbox.exists():

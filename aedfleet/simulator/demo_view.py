@@ -35,6 +35,8 @@ class Snapshot(NamedTuple):
     act: list[str]  # what the visitor can do now, or what their action did
     alerts: list[dict[str, Any]]  # the collector's active alerts
     sms: list[str]  # the outbox's lines, oldest first
+    covered: str = ""  # the key places a ready AED covers, fleet-wide (docs/coverage.md)
+    lost: tuple[str, ...] = ()  # key places that lost their last ready AED, newest first
 
 
 def clock_text(at_ms: int) -> str:
@@ -109,6 +111,8 @@ def _header(s: Snapshot) -> list[Text]:
     counts = Text(" ")
     for state in STATES:
         counts.append(f"{state.replace('_', ' ')} {total[state]}   ", style=COLOURS[state])
+    if s.covered:  # beside readiness: what it means for the crowded places
+        counts.append(f"key places covered {s.covered}", style="bold cyan")
     return [title, counts]
 
 
@@ -137,6 +141,8 @@ def render(s: Snapshot, width: int, height: int) -> list[Text]:
     sections = [
         _Section("what happens", [Text(b) for b in s.beats], 4, True, 2),
         _Section("you are the duty officer", [Text(a, style="bold") for a in s.act], 3, False, 4),
+        _Section("key places that lost their last ready AED",
+                 [Text(line, style="bold red") for line in s.lost], 2, False, 0),
         _Section("active alerts", alert_lines(s.alerts) or [Text("(none)")], 3, False, 0),
         _Section("technician's worklist", worklist_lines(s.alerts), 1, False, 1),
         _Section("SMS that would go out (a local file; nothing is sent)",

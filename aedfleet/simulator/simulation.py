@@ -27,6 +27,7 @@ from aedfleet.broker.accounts import COLLECTOR_USER
 from aedfleet.collector.config import CollectorConfig
 from aedfleet.collector.inventory import write_inventory
 from aedfleet.collector.service import Collector
+from aedfleet.coverage.places import DEMO_PLACES
 from aedfleet.services import LocalServices, free_port
 from aedfleet.simulator import firmware
 from aedfleet.simulator.clock import Moment, SimClock
@@ -111,6 +112,8 @@ def collector_config(
             "alerts": {"state_dir": str(workdir / "state"), **alerts},
             "notify": {"sms_provider": "outbox", "outbox_path": str(workdir / "sms-outbox.txt"),
                        "duty_officers": [DUTY_OFFICER], "quiet_hours": ""},
+            # live coverage of the Binzhou key places (docs/coverage.md)
+            "coverage": {"places": str(DEMO_PLACES)},
         },
         CollectorConfig,
     )  # fmt: skip

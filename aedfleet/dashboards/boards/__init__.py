@@ -16,6 +16,7 @@ from typing import Final
 from grafana_foundation_sdk.builders import dashboard as board
 
 from aedfleet.dashboards.boards.cabinet import cabinet_detail
+from aedfleet.dashboards.boards.coverage import coverage_board
 from aedfleet.dashboards.boards.fleet_overview import fleet_overview
 from aedfleet.dashboards.boards.incidents import incidents
 from aedfleet.dashboards.boards.maintenance import maintenance
@@ -29,4 +30,5 @@ DASHBOARDS: Final[dict[str, Callable[[Site], board.Dashboard]]] = {
     "cabinet": cabinet_detail,
     "maintenance": maintenance,
     "wall": wall,
+    "coverage": coverage_board,
 }
