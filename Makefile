@@ -2,9 +2,10 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-DEBIAN_PACKAGES := mosquitto mosquitto-clients influxdb
-# what each Debian package puts on PATH, so a second run knows there is nothing to install
-DEBIAN_COMMANDS := /usr/sbin/mosquitto /usr/bin/mosquitto_sub /usr/bin/influxd
+DEBIAN_PACKAGES := mosquitto mosquitto-clients influxdb fonts-wqy-microhei poppler-utils
+# what each Debian package installs (a command or a font file), so a second run knows there is nothing to install
+DEBIAN_COMMANDS := /usr/sbin/mosquitto /usr/bin/mosquitto_sub /usr/bin/influxd \
+	/usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/bin/pdftoppm
 INSTALLED := $(VENV)/.installed
 
 LOCK := requirements.lock
@@ -25,7 +26,7 @@ lint: setup
 setup: debian $(INSTALLED)
 
 debian:
-	@for cmd in $(DEBIAN_COMMANDS); do [ -x $$cmd ] || missing=1; done; \
+	@for cmd in $(DEBIAN_COMMANDS); do [ -e $$cmd ] || missing=1; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages: $(DEBIAN_PACKAGES)"; \
 		export DEBIAN_FRONTEND=noninteractive; \
