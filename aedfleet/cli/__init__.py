@@ -11,6 +11,7 @@ from aedfleet.cli.collect import collect
 from aedfleet.cli.dashboards import dashboards
 from aedfleet.cli.demo import demo
 from aedfleet.cli.firmware import firmware
+from aedfleet.cli.report import report
 from aedfleet.cli.simulate import simulate
 
 
@@ -22,5 +23,5 @@ def main() -> None:
     """
 
 
-for command in (collect, demo, simulate, dashboards, firmware, broker_group, alerts):
+for command in (collect, demo, simulate, dashboards, firmware, broker_group, alerts, report):
     main.add_command(command)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from typing import Any, Final, NamedTuple
 
 from aedfleet.influx_query import InfluxQLError
@@ -52,7 +53,7 @@ class Use(NamedTuple):
 class AlertRow(NamedTuple):
     rule: str
     severity: str
-    count: int
+    raised: int
 
 
 class Expiring(NamedTuple):
@@ -92,6 +93,7 @@ class Report(NamedTuple):
     dead_letters: list[tuple[str, int]]
     unsynced: list[tuple[str, int]]  # cabinet, events stamped on arrival (clock not set)
     unknown_hours: float  # cabinet-hours without any known state
+    positions: dict[str, tuple[float, float]]  # cabinet -> (lat, lon), for the map
     generated_ms: int
 
 
@@ -131,13 +133,12 @@ def _fleet(q: Queries, start_ms: int, end_ms: int) -> _Fleet:
             known_from[row["cabinet"]] = int(row["time"])
     changes: dict[str, list[Change]] = defaultdict(list)
     codes = {c: initial[c] for c in initial}
-    for cabinet, first_row in ((r["cabinet"], r) for r in first):
-        if cabinet in known_from:  # the first snapshot is itself a change from unknown
-            codes[cabinet] = int(first_row["code"])
-            changes[cabinet].append(Change(int(first_row["time"]), int(first_row["code"])))
-        elif codes[cabinet] != int(first_row["code"]):  # changed between the two days' points
-            codes[cabinet] = int(first_row["code"])
-            changes[cabinet].append(Change(int(first_row["time"]), int(first_row["code"])))
+    for row in first:
+        cabinet, code = row["cabinet"], int(row["code"])
+        # the first snapshot is a change from unknown, or from the state before the month
+        if cabinet in known_from or codes[cabinet] != code:
+            codes[cabinet] = code
+            changes[cabinet].append(Change(int(row["time"]), code))
     for row in sorted(q.transitions(start_ms, end_ms), key=lambda r: (r["cabinet"], r["time"])):
         cabinet = row["cabinet"]
         code = (codes.get(cabinet) or 0) + int(row["d"])
@@ -160,7 +161,7 @@ def _summary_of(q: Queries, month: Month, end_ms: int) -> tuple[_Fleet, Summary,
     return fleet, summary, counts, opened
 
 
-def _uses(events: Rows, month: Month) -> list[tuple[str, str, int, int | None]]:
+def _uses(events: Rows) -> list[tuple[str, str, int, int | None]]:
     """Emergency openings: a door opening outside a maintenance visit starts one; it lasts
     until the next opening. -> (cabinet, district, opened, AED out seconds)."""
     by_cabinet: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -170,7 +171,7 @@ def _uses(events: Rows, month: Month) -> list[tuple[str, str, int, int | None]]:
     for cabinet, rows in by_cabinet.items():
         rows.sort(key=lambda r: (r["time"], r["seq"]))
         maintenance = False
-        current: list[Any] | None = None
+        current: list[Any] | None = None  # cabinet, district, opened, out seconds
         removed: int | None = None
         for row in rows:
             ev, at = row["ev"], int(row["time"])
@@ -189,134 +190,167 @@ def _uses(events: Rows, month: Month) -> list[tuple[str, str, int, int | None]]:
             elif ev == "aed_returned" and removed is not None and current is not None:
                 current[3] = (at - removed) // 1000
                 removed = None
-    return [tuple(u) for u in sorted(uses, key=lambda u: u[2])]  # type: ignore[misc]
+    return [(u[0], u[1], u[2], u[3]) for u in sorted(uses, key=lambda u: u[2])]
+
+
+class _Alerts(NamedTuple):
+    """Alert lifecycles: (cabinet, rule, since) -> when it fired, was acknowledged, resolved."""
+
+    fired: dict[tuple[str, str, int], int]
+    acked: dict[tuple[str, str, int], int]
+    resolved: dict[tuple[str, str, int], int]
+
+
+def _alerts(rows: Rows) -> _Alerts:
+    alerts = _Alerts({}, {}, {})
+    for row in rows:
+        key = (row["cabinet"], row["rule"], int(row["since_ms"]))
+        at = int(row["time"])
+        if row["kind"] == "firing":
+            alerts.fired[key] = at
+        elif row["kind"] == "acknowledged":
+            alerts.acked.setdefault(key, at)
+        elif row["kind"] == "resolved":
+            alerts.resolved[key] = at
+    return alerts
+
+
+def _cabinet_rows(fleet: _Fleet, alerts: _Alerts, start_ms: int, end_ms: int,
+                  name: Callable[[str], str]) -> list[CabinetReadiness]:  # fmt: skip
+    """Each cabinet's readiness, and the not-ready time each cause's alerts explain."""
+    causes: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CAUSES.values(), 0))
+    for (cabinet, rule, since), fired in alerts.fired.items():
+        if rule in CAUSES:
+            resolved = alerts.resolved.get((cabinet, rule, since), end_ms)
+            causes[cabinet][CAUSES[rule]] += max(0, resolved - max(fired, start_ms))
+    rows = [
+        CabinetReadiness(cabinet, fleet.district_of[cabinet], name(cabinet), d, causes[cabinet])
+        for cabinet, d in fleet.per_cabinet.items()
+    ]
+    return sorted(rows, key=lambda c: (c.ready_pct if c.ready_pct is not None else -1, c.cabinet))
+
+
+def _daily(fleet: _Fleet, day_starts: list[int], end_ms: int) -> dict[str, list[float | None]]:
+    """District -> its cabinets' time-weighted readiness % each day."""
+    daily: dict[str, list[Durations]] = {}
+    for cabinet in fleet.per_cabinet:
+        days = per_day(day_starts, end_ms, fleet.initial[cabinet], fleet.changes.get(cabinet, []))
+        district = fleet.district_of[cabinet]
+        so_far = daily.get(district, [Durations()] * len(days))
+        daily[district] = [a + b for a, b in zip(so_far, days, strict=True)]
+    return {d: [ready_pct(x) for x in days] for d, days in sorted(daily.items())}
+
+
+def _use_rows(q: Queries, month: Month, end_ms: int, events: Rows, fleet: _Fleet,
+              alerts: _Alerts, places: dict[str, dict[str, Any]]) -> list[Use]:  # fmt: skip
+    sms = sorted((r["cabinet"], int(r["time"])) for r in q.first_sms(month.start_ms, end_ms))
+    acks: dict[str, list[int]] = defaultdict(list)
+    for row in q.acknowledgements(month.start_ms, end_ms):
+        acks[row["cabinet"]].append(int(row["time"]))
+    for (cabinet, rule, _), at in alerts.acked.items():
+        if rule == "opened":
+            acks[cabinet].append(at)
+    responders = _responders(q, month.start_ms, end_ms)
+    uses = []
+    for cabinet, district, at, out_s in _uses(events):
+        place = places.get(cabinet, {})
+        uses.append(Use(
+            cabinet, district, str(place.get("name") or cabinet), at, out_s,
+            min((t for t in acks[cabinet] if t >= at), default=None),
+            next((c.at_ms for c in fleet.changes.get(cabinet, []) if c.at_ms > at and c.code == 1),
+                 None),
+            next((t for c, t in sms if c == cabinet and t >= at), None),
+            responders.get((cabinet, at)) if responders is not None else None,
+            place.get("lat"), place.get("lon"),
+        ))  # fmt: skip
+    return uses
+
+
+def _expiring(q: Queries, month: Month, end_ms: int, name: Callable[[str], str]) -> list[Expiring]:
+    """Pads and AED batteries expiring within AHEAD_DAYS of the month's last day (or expired),
+    by district for the technicians' routes."""
+    expiring = []
+    for row in q.expiry(month.start_ms, end_ms):
+        for what, field in (("pads", "pad_exp"), ("battery", "batt_exp")):
+            if not row.get(field):
+                continue
+            days = (datetime.date.fromisoformat(row[field]) - month.last_day).days
+            if days <= AHEAD_DAYS:
+                expiring.append(Expiring(row["district"], row["cabinet"], name(row["cabinet"]),
+                                         what, row[field], days))  # fmt: skip
+    return sorted(expiring, key=lambda e: (e.district, e.days, e.cabinet))
+
+
+def _degrading(q: Queries, month: Month, end_ms: int,
+               name: Callable[[str], str]) -> list[tuple[str, str, float, float]]:  # fmt: skip
+    first_week, last_week = q.battery_weeks(month.start_ms, end_ms)
+    early = {r["cabinet"]: float(r["v"]) for r in first_week if r.get("v") is not None}
+    late = {r["cabinet"]: float(r["v"]) for r in last_week if r.get("v") is not None}
+    return sorted(
+        ((c, name(c), early[c], v) for c, v in late.items()
+         if c in early and early[c] - v >= BATTERY_DROP_V),
+        key=lambda x: x[3] - x[2],
+    )  # fmt: skip
+
+
+def _gaps(q: Queries, fleet: _Fleet, start_ms: int, end_ms: int,
+          name: Callable[[str], str]) -> list[tuple[str, str, int, int]]:  # fmt: skip
+    """Cabinets that sent under 90 % of the fleet's median count of telemetry messages."""
+    counts = {r["cabinet"]: int(r["n"]) for r in q.telemetry_counts(start_ms, end_ms)}
+    median = int(statistics.median(counts.values())) if counts else 0
+    return sorted(
+        ((c, name(c), counts.get(c, 0), median) for c in fleet.per_cabinet
+         if counts.get(c, 0) < 0.9 * median),
+        key=lambda g: g[2],
+    )  # fmt: skip
 
 
 def gather(q: Queries, month: Month, *, district: str | None, now_ms: int) -> Report:
     """Every figure of the report for `month` (up to now, for a month not yet over)."""
     end_ms = min(month.end_ms, now_ms)
     fleet, summary, counts, events = _summary_of(q, month, end_ms)
-    previous_month = month.previous()
-    _, previous, _, previous_events = _summary_of(q, previous_month, previous_month.end_ms)
-    previous = previous._replace(uses=len(_uses(previous_events, previous_month)))
-
+    before = month.previous()
+    _, previous, _, previous_events = _summary_of(q, before, before.end_ms)
+    previous = previous._replace(uses=len(_uses(previous_events)))
     places = {r["cabinet"]: r for r in q.places(month.start_ms - 86_400_000, end_ms)}
 
     def name(cabinet: str) -> str:
         return str(places.get(cabinet, {}).get("name") or cabinet)
 
-    # alerts: transitions -> lifecycles
-    transitions = q.alert_transitions(month.start_ms, end_ms)
-    opened_at: dict[tuple[str, str, int], int] = {}
-    acked_at: dict[tuple[str, str, int], int] = {}
-    resolved_at: dict[tuple[str, str, int], int] = {}
-    cause_intervals: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
-    for row in transitions:
-        key = (row["cabinet"], row["rule"], int(row["since_ms"]))
-        at = int(row["time"])
-        if row["kind"] == "firing":
-            opened_at[key] = at
-        elif row["kind"] == "acknowledged":
-            acked_at.setdefault(key, at)
-        elif row["kind"] == "resolved":
-            resolved_at[key] = at
-    for (cabinet, rule, since), fired in opened_at.items():
-        if rule in CAUSES:
-            end = resolved_at.get((cabinet, rule, since), end_ms)
-            cause_intervals[cabinet].append((CAUSES[rule], max(fired, month.start_ms), end))
-    ack_s = [(acked_at[k] - v) / 1000 for k, v in opened_at.items() if k in acked_at]
-    resolve_s = [(resolved_at[k] - v) / 1000 for k, v in opened_at.items() if k in resolved_at]
-    per_cabinet_alerts = Counter(cabinet for cabinet, _, _ in opened_at)
-
-    cabinets = []
-    for cabinet, d in fleet.per_cabinet.items():
-        causes: dict[str, int] = dict.fromkeys(CAUSES.values(), 0)
-        for cause, start, end in cause_intervals.get(cabinet, []):
-            causes[cause] += max(0, end - start)
-        cabinets.append(CabinetReadiness(cabinet, fleet.district_of[cabinet], name(cabinet), d,
-                                         causes))  # fmt: skip
-    cabinets.sort(key=lambda c: (c.ready_pct if c.ready_pct is not None else -1, c.cabinet))
-
-    # daily readiness per district
+    alerts = _alerts(q.alert_transitions(month.start_ms, end_ms))
+    ack_s = [(alerts.acked[k] - v) / 1000 for k, v in alerts.fired.items() if k in alerts.acked]
+    resolve_s = [(alerts.resolved[k] - v) / 1000 for k, v in alerts.fired.items()
+                 if k in alerts.resolved]  # fmt: skip
+    per_cabinet_alerts = Counter(cabinet for cabinet, _, _ in alerts.fired)
     day_starts = [month.ms_of(month.first_day + datetime.timedelta(days=i))
                   for i in range(month.days)]  # fmt: skip
     day_starts = [s for s in day_starts if s < end_ms]
-    daily: dict[str, list[Durations]] = {}
-    for cabinet in fleet.per_cabinet:
-        days = per_day(day_starts, end_ms, fleet.initial[cabinet], fleet.changes.get(cabinet, []))
-        district_days = daily.setdefault(fleet.district_of[cabinet], [Durations()] * len(days))
-        daily[fleet.district_of[cabinet]] = [a + b for a, b in zip(district_days, days, strict=True)]
-    district_daily = {d: [ready_pct(x) for x in days] for d, days in sorted(daily.items())}
-
-    # uses
-    sms = sorted((r["cabinet"], int(r["time"])) for r in q.first_sms(month.start_ms, end_ms))
-    acks = defaultdict(list)
-    for row in q.acknowledgements(month.start_ms, end_ms):
-        acks[row["cabinet"]].append(int(row["time"]))
-    for (cabinet, rule, _), at in acked_at.items():
-        if rule == "opened":
-            acks[cabinet].append(at)
-    responders = _responders(q, month.start_ms, end_ms)
-    uses = []
-    for cabinet, district_name, at, out_s in _uses(events, month):
-        first = next((t for c, t in sms if c == cabinet and t >= at), None)
-        acked = min((t for t in acks[cabinet] if t >= at), default=None)
-        ready = next((c.at_ms for c in fleet.changes.get(cabinet, [])
-                      if c.at_ms > at and c.code == 1), None)  # fmt: skip
-        place = places.get(cabinet, {})
-        uses.append(Use(cabinet, district_name, name(cabinet), at, out_s, acked, ready, first,
-                        responders.get((cabinet, at)) if responders is not None else None,
-                        place.get("lat"), place.get("lon")))  # fmt: skip
+    uses = _use_rows(q, month, end_ms, events, fleet, alerts, places)
     sms_delays = [(u.first_sms_ms - u.opened_ms) / 1000 for u in uses if u.first_sms_ms]
     summary = summary._replace(uses=len(uses), median_first_sms_s=_median(sms_delays))
-
-    # maintenance ahead
-    expiry_rows = q.expiry(month.start_ms, end_ms)
-    expiring = []
-    for row in expiry_rows:
-        for what, field in (("pads", "pad_exp"), ("battery", "batt_exp")):
-            if row.get(field):
-                date = datetime.date.fromisoformat(row[field])
-                days = (date - month.last_day).days
-                if days <= AHEAD_DAYS:
-                    expiring.append(Expiring(row["district"], row["cabinet"],
-                                             name(row["cabinet"]), what, row[field], days))  # fmt: skip
-    expiring.sort(key=lambda e: (e.district, e.days, e.cabinet))
-    first_week, last_week = q.battery_weeks(month.start_ms, end_ms)
-    early = {r["cabinet"]: float(r["v"]) for r in first_week if r.get("v") is not None}
-    degrading = sorted(
-        ((r["cabinet"], name(r["cabinet"]), early[r["cabinet"]], float(r["v"]))
-         for r in last_week if r.get("v") is not None and r["cabinet"] in early
-         and early[r["cabinet"]] - float(r["v"]) >= BATTERY_DROP_V),
-        key=lambda x: x[3] - x[2],
-    )  # fmt: skip
-
-    # data quality
-    counts_by = {r["cabinet"]: int(r["n"]) for r in q.telemetry_counts(month.start_ms, end_ms)}
-    median_count = int(statistics.median(counts_by.values())) if counts_by else 0
-    gaps = sorted(
-        ((c, name(c), counts_by.get(c, 0), median_count) for c in fleet.per_cabinet
-         if counts_by.get(c, 0) < 0.9 * median_count),
-        key=lambda g: g[2],
-    )  # fmt: skip
-    dead = sorted(((r["reason"], int(r["n"])) for r in q.dead_letters(month.start_ms, end_ms)),
-                  key=lambda x: -x[1])  # fmt: skip
-    unsynced = sorted(((r["cabinet"], int(r["n"])) for r in q.unsynced(month.start_ms, end_ms)),
-                      key=lambda x: -x[1])  # fmt: skip
     total = sum(fleet.per_cabinet.values(), Durations())
-
     return Report(
         month=month, district=district, summary=summary, previous=previous,
         coverage_pct=_coverage(q, month.start_ms, end_ms),
-        day_starts=day_starts, district_daily=district_daily, cabinets=cabinets, uses=uses,
+        day_starts=day_starts, district_daily=_daily(fleet, day_starts, end_ms),
+        cabinets=_cabinet_rows(fleet, alerts, month.start_ms, end_ms, name), uses=uses,
         alert_rows=sorted((AlertRow(r["rule"], r["severity"], int(r["n"])) for r in counts),
-                          key=lambda a: -a.count),
+                          key=lambda a: -a.raised),
         ack_s=(_median(ack_s), _percentile(ack_s, 0.9)),
         resolve_s=(_median(resolve_s), _percentile(resolve_s, 0.9)),
         repeat_offenders=sorted(((c, name(c), n) for c, n in per_cabinet_alerts.items()
                                  if n >= REPEAT_OFFENDER), key=lambda x: -x[2]),
-        expiring=expiring, degrading=degrading, gaps=gaps, dead_letters=dead,
-        unsynced=unsynced, unknown_hours=total.unknown / HOUR_MS, generated_ms=now_ms,
+        expiring=_expiring(q, month, end_ms, name),
+        degrading=_degrading(q, month, end_ms, name),
+        gaps=_gaps(q, fleet, month.start_ms, end_ms, name),
+        dead_letters=sorted(((r["reason"], int(r["n"]))
+                             for r in q.dead_letters(month.start_ms, end_ms)),
+                            key=lambda x: -x[1]),
+        unsynced=sorted(((r["cabinet"], int(r["n"]))
+                         for r in q.unsynced(month.start_ms, end_ms)), key=lambda x: -x[1]),
+        unknown_hours=total.unknown / HOUR_MS, generated_ms=now_ms,
+        positions={c: (float(p["lat"]), float(p["lon"])) for c, p in places.items()
+                   if p.get("lat") is not None and p.get("lon") is not None},
     )  # fmt: skip
 
 

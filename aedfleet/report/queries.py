@@ -95,7 +95,7 @@ class Queries:
         district = ""  # notification points carry no district tag: filtered by cabinet later
         return self.ask(
             f'SELECT "attempts" FROM "notification" WHERE "rule" = \'opened\' AND '
-            f'"outcome" = \'sent\' AND time >= {start_ms}ms AND time < {end_ms}ms{district} '
+            f"\"outcome\" = 'sent' AND time >= {start_ms}ms AND time < {end_ms}ms{district} "
             f'GROUP BY "cabinet", "channel"'
         )
 

@@ -35,17 +35,22 @@ class Durations(NamedTuple):
     def known(self) -> int:
         return self.available + self.offline + self.in_use + self.not_ready
 
-    def __add__(self, other: object) -> Durations:  # type: ignore[override]
+    def __add__(self, other: object) -> Durations:
         if not isinstance(other, Durations):
             return NotImplemented
         return Durations(*(a + b for a, b in zip(self, other, strict=True)))
 
 
-def durations(start_ms: int, end_ms: int, initial: int | None, changes: Iterable[Change]) -> Durations:
+def durations(
+    start_ms: int, end_ms: int, initial: int | None, changes: Iterable[Change]
+) -> Durations:
     """Time in each state over [start_ms, end_ms): `initial` is the state at start_ms (None
     when unknown), `changes` the transitions in time order."""
     totals = dict.fromkeys(Durations._fields, 0)
-    state, since = (STATES.get(initial, "not_ready") if initial is not None else "unknown"), start_ms
+    state, since = (
+        (STATES.get(initial, "not_ready") if initial is not None else "unknown"),
+        start_ms,
+    )
     for change in changes:
         at = min(max(change.at_ms, start_ms), end_ms)
         totals[state] += at - since
