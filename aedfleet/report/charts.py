@@ -10,9 +10,11 @@ from typing import Final
 from matplotlib import font_manager
 from matplotlib.dates import DateFormatter
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from aedfleet.report.figures import Report
 from aedfleet.report.fonts import cjk_font
+from aedfleet.report.words import Lang, name_of
 
 DPI: Final = 150
 EPOCH: Final = datetime.date(1970, 1, 1)
@@ -79,8 +81,8 @@ def uses_map(report: Report, w: dict[str, str]) -> bytes:
         for cabinet, lon, lat in placed:
             axes.annotate(cabinet, (lon, lat), fontsize=7, xytext=(4, 4),
                           textcoords="offset points")  # fmt: skip
-    axes.set_xlabel("lon", fontfamily=font)
-    axes.set_ylabel("lat", fontfamily=font)
+    axes.set_xlabel(w["lon"], fontfamily=font)
+    axes.set_ylabel(w["lat"], fontfamily=font)
     axes.set_aspect("equal", adjustable="datalim")
     axes.set_title(w["uses_map"], fontfamily=font, fontsize=11)
     axes.grid(alpha=0.3)
@@ -88,16 +90,19 @@ def uses_map(report: Report, w: dict[str, str]) -> bytes:
     return _png(figure)
 
 
-def alerts_by_rule(report: Report, w: dict[str, str]) -> bytes:
+def alerts_by_rule(report: Report, w: dict[str, str], lang: Lang) -> bytes:
     """Horizontal bars: alerts raised in the month, per rule."""
     font = _font()
     counts: dict[str, int] = {}
     for row in report.alert_rows:
-        counts[row.rule] = counts.get(row.rule, 0) + row.raised
+        rule = name_of(row.rule, lang)
+        counts[rule] = counts.get(rule, 0) + row.raised
     figure = _figure(6.0, 0.5 + 0.35 * max(2, len(counts)))
     axes = figure.add_subplot()
     names = sorted(counts, key=lambda rule: counts[rule])
     axes.barh(names, [counts[n] for n in names], color="#1f77b4")
+    axes.set_yticks(range(len(names)), names, fontfamily=font)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     for index, name in enumerate(names):
         axes.annotate(str(counts[name]), (counts[name], index), xytext=(3, -3),
                       textcoords="offset points", fontsize=8)  # fmt: skip

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from aedfleet.report import charts
 from aedfleet.report.figures import HOUR_MS, Report, Summary
-from aedfleet.report.words import Lang, words
+from aedfleet.report.words import Lang, name_of, words
 
 
 class Heading(NamedTuple):
@@ -108,8 +108,7 @@ def build(report: Report, lang: Lang) -> Document:
              for c in report.cabinets],
             [2.2, 1.6, 1.2, 1.2, 1.2, 1.2, 1.2, 1.2, 1.2],
         ),
-        Para(f"{w['not_ready_by_cause']}: {w['aed_missing']}, {w['expired']}, "
-             f"{w['temperature']}, {w['power']} ({w['hours']})"),
+        Para(w["hours_note"]),
     ]  # fmt: skip
 
     # 3. uses
@@ -132,9 +131,10 @@ def build(report: Report, lang: Lang) -> Document:
     # 4. alerts
     blocks += [
         Heading(1, w["alerts_section"]),
-        Image(charts.alerts_by_rule(report, w), w["alerts_section"], 0.75),
+        Image(charts.alerts_by_rule(report, w, lang), w["alerts_section"], 0.75),
         Table([w["rule"], w["severity"], w["count"]],
-              [[a.rule, a.severity, str(a.raised)] for a in report.alert_rows], [3, 2, 1]),
+              [[name_of(a.rule, lang), name_of(a.severity, lang), str(a.raised)]
+               for a in report.alert_rows], [3, 2, 1]),
         Table(["", w["median"], w["p90"]], [
             [w["ack_time"], span(report.ack_s[0], w), span(report.ack_s[1], w)],
             [w["resolve_time"], span(report.resolve_s[0], w), span(report.resolve_s[1], w)],
@@ -178,7 +178,9 @@ def build(report: Report, lang: Lang) -> Document:
         Para(f"{w['unknown_hours']}: {report.unknown_hours:.1f}"),
         Para(w["weak_note"]),
     ]  # fmt: skip
-    subtitle = f"{month} · {scope} · {w['generated']} {when}"
+    last = month.last_day.isoformat()
+    subtitle = (f"{w['period']} {month.first_day.isoformat()} {w['to']} {last} "
+                f"({w['local_time']}) · {scope} · {w['generated']} {when}")  # fmt: skip
     return Document(lang, w["title"], subtitle, blocks)
 
 

@@ -34,7 +34,11 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "expired": ("耗材过期", "Pads expired"),
     "temperature": ("温度", "Temperature"),
     "power": ("供电", "Power"),
-    "not_ready_by_cause": ("未就绪小时数（按原因）", "Not-ready hours by cause"),
+    "hours_note": (
+        "离线、使用中及各原因（AED 缺失、耗材过期、温度、供电）未就绪时间的单位均为小时。",
+        "Offline, in use and the not-ready time by cause (AED missing, pads expired, "
+        "temperature, power) are in hours.",
+    ),
     "uses_section": ("紧急使用", "Uses"),
     "opened": ("开门时间", "Opened"),
     "aed_out": ("AED 取出时长", "AED out"),
@@ -86,12 +90,39 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
         "Readiness is time-weighted from the state changes the collector recorded; while the "
         "collector was stopped, the last known state is assumed to hold.",
     ),
-    "page": ("第 {} 页", "page {}"),
+    "period": ("报告期", "period"),
+    "local_time": ("北京时间", "China Standard Time"),
+    "to": ("至", "to"),
+    "lat": ("纬度", "latitude"),
+    "lon": ("经度", "longitude"),
     "hours": ("小时", "h"),
     "minutes": ("分钟", "min"),
     "seconds": ("秒", "s"),
     "days": ("天", "days"),
 }
+
+
+# the alert catalogue's rules and severities, as the report names them
+NAMES: Final[dict[str, tuple[str, str]]] = {
+    "opened": ("开门/取用", "opened"),
+    "aed_missing": ("AED 未归还或未补充", "AED missing"),
+    "offline": ("离线", "offline"),
+    "temperature": ("温度异常", "temperature"),
+    "expired": ("耗材过期", "expired"),
+    "expiring": ("耗材即将到期", "expiring"),
+    "power": ("供电", "power"),
+    "door_ajar": ("柜门未关", "door ajar"),
+    "link": ("网络连接", "link"),
+    "critical": ("紧急", "critical"),
+    "high": ("高", "high"),
+    "warning": ("警告", "warning"),
+}
+
+
+def name_of(code: str, lang: Lang) -> str:
+    """A rule's or severity's name in the report's language (the code itself if unknown)."""
+    pair = NAMES.get(code)
+    return code if pair is None else pair[0 if lang == "zh" else 1]
 
 
 def words(lang: Lang) -> dict[str, str]:
