@@ -66,8 +66,11 @@ def _change(now: float | None, before: float | None, unit: str = "") -> str:
     return f"{now - before:+.2f}{unit}" if unit else f"{now - before:+g}"
 
 
-def build(report: Report, lang: Lang) -> Document:
+def build(report: Report, lang: Lang, *, cabinet_rows: int | None = None) -> Document:
+    """The report's blocks; `cabinet_rows` limits the per-cabinet table to the worst ones
+    (the PDF of a large fleet; the HTML lists every cabinet)."""
     w = words(lang)
+    shown = report.cabinets[:cabinet_rows] if cabinet_rows is not None else report.cabinets
     month = report.month
     when = month.local(report.generated_ms).strftime("%Y-%m-%d %H:%M")
     scope = report.district or w["fleet"]
@@ -105,9 +108,11 @@ def build(report: Report, lang: Lang) -> Document:
             [[c.cabinet, c.district, pct(c.ready_pct, w).replace(" %", ""),
               hours(c.durations.offline), hours(c.durations.in_use),
               *(hours(c.cause_ms[k]) for k in ("aed_missing", "expired", "temperature", "power"))]
-             for c in report.cabinets],
+             for c in shown],
             [2.2, 1.6, 1.2, 1.2, 1.2, 1.2, 1.2, 1.2, 1.2],
         ),
+        *([Para(w["worst_shown"].format(len(shown), len(report.cabinets)))]
+          if len(shown) < len(report.cabinets) else []),
         Para(w["hours_note"]),
     ]  # fmt: skip
 

@@ -4,6 +4,7 @@ alerts), never with the number of stored samples."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Final
 
 from aedfleet.influx_query import query
@@ -46,9 +47,12 @@ class Queries:
         where = self._range(start_ms - 86_400_000, start_ms)
         return self.ask(f'SELECT last("code") AS "code" FROM ({self._codes(where)}) {GROUPS}')
 
-    def first_state(self, start_ms: int, end_ms: int) -> Rows:
-        """Each cabinet's first snapshot in the range: when its state became known."""
+    def first_state(self, start_ms: int, end_ms: int, cabinets: list[str] | None = None) -> Rows:
+        """Each cabinet's (or the named cabinets') first snapshot in the range."""
         where = self._range(start_ms, end_ms)
+        if cabinets is not None:
+            names = "|".join(re.escape(c).replace("/", "\\/") for c in cabinets)
+            where += f' AND "cabinet" =~ /^({names})$/'
         return self.ask(f'SELECT first("code") AS "code" FROM ({self._codes(where)}) {GROUPS}')
 
     def transitions(self, start_ms: int, end_ms: int) -> Rows:

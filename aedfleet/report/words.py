@@ -24,6 +24,10 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "change": ("变化", "change"),
     "readiness": ("就绪情况", "Readiness"),
     "daily_chart": ("各区县每日就绪率", "Daily readiness by district"),
+    "worst_shown": (
+        "此处列出最差的 {} 个（共 {} 个）；HTML 版列出全部 AED 柜。",
+        "The worst {} of {} are shown; the HTML version lists every cabinet.",
+    ),
     "per_cabinet": ("各 AED 柜（最差在前）", "Per cabinet (worst first)"),
     "cabinet": ("AED 柜", "Cabinet"),
     "district": ("区县", "District"),
