@@ -36,7 +36,7 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "in_use_h": ("使用中（小时）", "In use h"),
     "aed_missing": ("AED 缺失", "AED missing"),
     "expired": ("耗材过期", "Pads expired"),
-    "temperature": ("温度", "Temperature"),
+    "temperature": ("温度", "Temp."),
     "power": ("供电", "Power"),
     "hours_note": (
         "离线、使用中及各原因（AED 缺失、耗材过期、温度、供电）未就绪时间的单位均为小时。",

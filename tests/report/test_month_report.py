@@ -1,4 +1,4 @@
-"""The monthly report over a simulated month: five cabinets play November 2026 at 50,000
+"""The monthly report over a simulated month: five cabinets play November 2026 at 80,000
 times real speed (the fleet boots two hours before the month), with a use early and a use late
 in the month and pads that expire on the 21st. The report's figures are checked against what
 the scenarios state, computed here from their timelines; the PDF is turned into PNG pages and
@@ -63,7 +63,7 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> SimulatedMonth:
 
     outcome = simulate(
         cabinets=5, scenarios="month_use_early,month_use_late,month_pads", seed=1,
-        speed=50_000, workdir=folder / "sim", console=Console(file=io.StringIO()),
+        speed=80_000, workdir=folder / "sim", console=Console(file=io.StringIO()),
         start_ms=MONTH.start_ms - LEAD_MS, library=load_library(SCENARIOS),
         duration_ms=LEAD_MS + (MONTH.end_ms - MONTH.start_ms) + 3_600_000, then=report_on,
     )  # fmt: skip
