@@ -167,7 +167,8 @@ class Rule(NamedTuple):
     routes: tuple[Role, ...]  # who is told (the catalogue's notify column)
     text_zh: str  # what the Chinese SMS says it is (the English one uses the finding's summary)
     fire_after_ms: Callable[[Settings], int] = hold(0)  # the condition holds this long first
-    resolve_after_ms: Callable[[Settings], int] = hold(60_000)  # and is gone this long after
+    # and is gone this long after (the fleet's resolve_hold_s unless the rule has its own)
+    resolve_after_ms: Callable[[Settings], int] = lambda s: s.resolve_hold_s * 1000
     # an open alert of a rule that means offline holds back the others' new alerts (those
     # inhibited while offline), makes the cabinet "offline" on the map, and is believed only
     # while the collector has trusted its broker for a heartbeat window

@@ -16,6 +16,7 @@ class Thresholds(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     repeat_critical_s: _Positive = 300  # a critical alert repeats until acknowledged
     opened_clear_s: _Positive = 30  # door shut and AED back this long before "opened" resolves
+    resolve_hold_s: _Positive = 60  # any other condition gone this long before its alert resolves
     aed_missing_after_s: _Positive = 3600
     door_ajar_after_s: _Positive = 600
     heartbeat_s: _Positive = 300  # telemetry interval: offline after `missed_heartbeats` of them

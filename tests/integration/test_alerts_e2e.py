@@ -33,7 +33,13 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 A = "bz-bc-001"
 DUTY = "+8613700000001"
 GUARDIAN = "+8613800000000"  # what tests.support.harness.inventory_file gives every cabinet
-FAST = {"tick_ms": 200, "repeat_critical_s": 2, "opened_clear_s": 1, "readiness_every_s": 1}
+FAST = {
+    "tick_ms": 200,
+    "repeat_critical_s": 2,
+    "opened_clear_s": 1,
+    "resolve_hold_s": 1,
+    "readiness_every_s": 1,
+}
 
 
 def twilio_config(fake: FakeTwilio, **notify: Any) -> dict[str, Any]:
@@ -140,7 +146,7 @@ def test_door_opening_texts_duty_and_guardian_repeats_until_ack_and_resolves(
         cabinet.event("maint_exit")
         wait_for(
             lambda: httpx.get(f"{url}/readiness").json()[A]["state"] == "available",
-            90, "available again after the technician's visit",
+            30, "available again after the technician's visit",
         )  # fmt: skip
         assert twilio.rejected == []
         opened = 'SELECT "summary", "kind" FROM "alert" WHERE "rule" = \'opened\''
