@@ -151,12 +151,13 @@ class Queries:
     # --- figures other features provide ---------------------------------------------------------
 
     def coverage(self, start_ms: int, end_ms: int) -> Rows:
-        """COVERAGE (issue: coverage of key places, built in aedfleet/coverage/): the weighted
-        coverage of key places as the `coverage` measurement stores it. Field name to be
-        checked against docs/storage.md when that feature lands."""
+        """COVERAGE (aedfleet/coverage/, docs/storage.md `coverage`): the weighted coverage of
+        key places over the month, the mean of the fleet's (or the district's) heartbeat
+        points; they come at a steady interval, so the mean is the time average."""
+        scope = "'district'" if self.district else "'fleet'"
         return self.ask(
-            f'SELECT last("weighted_pct") AS "pct" FROM "coverage" WHERE '
-            f"time >= {start_ms}ms AND time < {end_ms}ms"
+            f'SELECT mean("weighted_pct") AS "pct" FROM "coverage" WHERE "scope" = {scope} AND '
+            f"{self._range(start_ms, end_ms)}"
         )
 
     def responders(self, start_ms: int, end_ms: int) -> Rows:
