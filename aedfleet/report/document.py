@@ -3,11 +3,13 @@ formatted once: the HTML and the PDF both render this, so they always say the sa
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from aedfleet.report import charts
 from aedfleet.report.figures import HOUR_MS, Report, Summary
 from aedfleet.report.words import Lang, name_of, words
+
+TARGET_PCT: Final = 95.0  # cabinets ready less than this share of the month: counted on page one
 
 
 class Heading(NamedTuple):
@@ -89,6 +91,9 @@ def build(report: Report, lang: Lang, *, cabinet_rows: int | None = None) -> Doc
             [w["uses"], str(s.uses)],
             [w["alerts"], str(s.alerts)],
             [w["median_sms"], span(s.median_first_sms_s, w)],
+            [w["below_target"], str(sum(1 for c in report.cabinets
+                                        if c.ready_pct is not None and c.ready_pct < TARGET_PCT))],
+            [w["expiring_count"], str(len(report.expiring))],
             # COVERAGE: filled from the `coverage` measurement once aedfleet/coverage/ writes it
             [w["coverage"], pct(report.coverage_pct, w)],
         ], [3, 2]),

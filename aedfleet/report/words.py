@@ -16,6 +16,8 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "uses": ("紧急使用次数", "Uses (emergency openings)"),
     "alerts": ("告警次数", "Alerts"),
     "median_sms": ("开门到首条短信的中位时间", "Median time from opening to first SMS"),
+    "below_target": ("就绪率低于 95% 的 AED 柜", "Cabinets ready less than 95 % of the month"),
+    "expiring_count": ("90 天内到期的电极片和电池", "Pads and batteries expiring within 90 days"),
     "coverage": ("重点场所加权覆盖率", "Weighted coverage of key places"),
     "not_available": ("暂无数据", "not available"),
     "since_last": ("与上月相比", "Since last month"),
