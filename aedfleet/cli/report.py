@@ -40,7 +40,10 @@ def report(month: str, district: str | None, out: Path, lang: str, influx_url: s
 
     Example: aedfleet report --month 2026-11 --district Bincheng --out report.pdf
     """
+    import httpx
+
     from aedfleet.influx_query import InfluxQLError
+    from aedfleet.report.fonts import FontMissingError
     from aedfleet.report.make import make_report
     from aedfleet.report.period import Month
 
@@ -55,6 +58,8 @@ def report(month: str, district: str | None, out: Path, lang: str, influx_url: s
         make_report(influx_url, database, period, district=district, out=out,
                     lang="zh" if lang == "zh" else "en",
                     now_ms=time.time_ns() // 1_000_000)  # fmt: skip
-    except (InfluxQLError, OSError) as error:
+    except httpx.HTTPError as error:
+        raise click.ClickException(f"InfluxDB at {influx_url} did not answer: {error}") from error
+    except (InfluxQLError, FontMissingError, OSError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"wrote {out}")

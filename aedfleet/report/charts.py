@@ -8,6 +8,7 @@ import io
 from typing import Final
 
 from matplotlib import font_manager
+from matplotlib.axes import Axes
 from matplotlib.dates import DateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -60,9 +61,18 @@ def daily_readiness(report: Report, w: dict[str, str]) -> bytes:
     axes.set_title(w["daily_chart"], fontfamily=font, fontsize=11)
     axes.grid(alpha=0.3)
     axes.xaxis.set_major_formatter(DateFormatter("%m-%d"))  # type: ignore[no-untyped-call]
-    axes.legend(prop={"family": font, "size": 7}, ncol=min(5, max(1, len(report.district_daily))),
-                loc="lower left", frameon=True)  # fmt: skip
+    if axes.lines:
+        axes.legend(prop={"family": font, "size": 7}, ncol=min(5, len(axes.lines)),
+                    loc="lower left", frameon=True)  # fmt: skip
+    else:
+        _nothing(axes, w, font)
     return _png(figure)
+
+
+def _nothing(axes: Axes, w: dict[str, str], font: str) -> None:
+    """An empty chart says so, instead of showing bare axes."""
+    axes.text(0.5, 0.5, w["not_available"], transform=axes.transAxes, ha="center",
+              va="center", fontfamily=font, fontsize=12, color="#757575")  # fmt: skip
 
 
 def uses_map(report: Report, w: dict[str, str]) -> bytes:
@@ -86,7 +96,10 @@ def uses_map(report: Report, w: dict[str, str]) -> bytes:
     axes.set_aspect("equal", adjustable="datalim")
     axes.set_title(w["uses_map"], fontfamily=font, fontsize=11)
     axes.grid(alpha=0.3)
-    axes.legend(prop={"family": font, "size": 7}, loc="best")
+    if report.positions or placed:
+        axes.legend(prop={"family": font, "size": 7}, loc="best")
+    else:
+        _nothing(axes, w, font)
     return _png(figure)
 
 
@@ -106,6 +119,8 @@ def alerts_by_rule(report: Report, w: dict[str, str], lang: Lang) -> bytes:
     for index, name in enumerate(names):
         axes.annotate(str(counts[name]), (counts[name], index), xytext=(3, -3),
                       textcoords="offset points", fontsize=8)  # fmt: skip
+    if not counts:
+        _nothing(axes, w, font)
     axes.set_title(w["alerts_section"], fontfamily=font, fontsize=11)
     axes.set_xlabel(w["count"], fontfamily=font)
     axes.grid(alpha=0.3, axis="x")
