@@ -2,11 +2,13 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# systemd: its systemd-analyze checks the units `aedfleet deploy` writes (a container lacks it)
-DEBIAN_PACKAGES := mosquitto mosquitto-clients influxdb systemd
-# what each Debian package puts on PATH, so a second run knows there is nothing to install
+# systemd: its systemd-analyze checks the units `aedfleet deploy` writes (a container lacks it);
+# fonts-wqy-microhei: Chinese in the monthly report; poppler-utils: its tests read the PDF back
+DEBIAN_PACKAGES := mosquitto mosquitto-clients influxdb systemd fonts-wqy-microhei poppler-utils
+# what each Debian package installs (a command, or the font file), so a second run knows there
+# is nothing to install
 DEBIAN_COMMANDS := /usr/sbin/mosquitto /usr/bin/mosquitto_sub /usr/bin/influxd \
-	/usr/bin/systemd-analyze
+	/usr/bin/systemd-analyze /usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/bin/pdftoppm
 INSTALLED := $(VENV)/.installed
 
 LOCK := requirements.lock
@@ -31,7 +33,7 @@ lint: setup
 setup: debian $(INSTALLED)
 
 debian:
-	@for cmd in $(DEBIAN_COMMANDS); do [ -x $$cmd ] || missing=1; done; \
+	@for cmd in $(DEBIAN_COMMANDS); do [ -e $$cmd ] || missing=1; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages: $(DEBIAN_PACKAGES)"; \
 		export DEBIAN_FRONTEND=noninteractive; \

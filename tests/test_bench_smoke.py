@@ -21,6 +21,7 @@ SMOKE = {
     "fleet": (["--cabinets", "50", "--steady", "5"], "memory per cabinet (KiB)"),
     "ingest": (["--messages", "2000", "--naive-messages", "200"], "collector / bare paho"),
     "mqtt_reader": (["--messages", "2000"], "after / before"),
+    "report": (["--cabinets", "50"], "report / baseline"),
 }
 
 

@@ -15,6 +15,7 @@ from aedfleet.cli.demo import demo
 from aedfleet.cli.deploy import deploy
 from aedfleet.cli.doctor import doctor
 from aedfleet.cli.firmware import firmware
+from aedfleet.cli.report import report
 from aedfleet.cli.simulate import simulate
 
 
@@ -39,5 +40,6 @@ for command in (
     restore,
     doctor,
     coverage,
+    report,
 ):
     main.add_command(command)

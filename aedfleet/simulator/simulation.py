@@ -33,7 +33,7 @@ from aedfleet.simulator import firmware
 from aedfleet.simulator.clock import Moment, SimClock
 from aedfleet.simulator.fleet import STEP_TIMEOUT_S, FleetRunner, FleetStats, Timeline
 from aedfleet.simulator.plan import PlannedCabinet, choose, plan_fleet
-from aedfleet.simulator.scenario import load_library
+from aedfleet.simulator.scenario import Scenario, load_library
 from aedfleet.simulator.verify import Mismatch, mismatches, observe
 
 HEARTBEAT_SIM_S: Final = 300  # simulated telemetry interval: the collector's heartbeat
@@ -139,10 +139,16 @@ def simulate(
     duration_ms: int | None = None,
     console: Console | None = None,
     load: Load | None = None,
+    start_ms: int | None = None,
+    library: dict[str, Scenario] | None = None,
+    then: Callable[[Outcome, str], None] | None = None,
 ) -> Outcome:
+    """`start_ms` sets the simulated calendar (default: now), `library` the scenarios to
+    choose from (default: the packaged ones), and `then` is given the outcome and InfluxDB's
+    URL while the services still run (a report over what the run stored)."""
     console = console or Console()
-    library = load_library()
-    clock = SimClock(speed)
+    library = library or load_library()
+    clock = SimClock(speed, start_ms)
     boot = clock.moment(0)  # the scenarios begin once the whole fleet has booted
     local = datetime.timezone(datetime.timedelta(hours=8))
     start_date = datetime.datetime.fromtimestamp(clock.start_ms / 1000, local).date()
@@ -156,7 +162,12 @@ def simulate(
     console.print(f"starting Mosquitto and InfluxDB for {cabinets} cabinets in {workdir}")
     services.start()
     try:
-        return asyncio.run(_run(services, plan, clock, boot, workdir, duration_ms, console, load))
+        outcome = asyncio.run(
+            _run(services, plan, clock, boot, workdir, duration_ms, console, load)
+        )
+        if then is not None:
+            then(outcome, services.influxdb.url)
+        return outcome
     finally:
         services.stop()
 
