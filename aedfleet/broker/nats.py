@@ -72,15 +72,11 @@ def users(
     ]
     # MQTT's `aed/v1/#` is two NATS subscriptions, `aed.v1` and `aed.v1.>`: both allowed
     everything = [root, f"{root}.>"]
-    out.append(
-        _user(OPERATOR_USER, credentials[OPERATOR_USER], [f"{root}.*.config"], everything)
-    )
+    out.append(_user(OPERATOR_USER, credentials[OPERATOR_USER], [f"{root}.*.config"], everything))
     out += [_user(w, credentials[w], everything, everything) for w in fleet_writers]
-    out += [
-        _user(c, credentials[c], [f"{root}.{c}.{kind}" for kind in KINDS_SENT],
-              [f"{root}.{c}.config"])  # fmt: skip
-        for c in cabinet_ids
-    ]
+    for cabinet in cabinet_ids:
+        own = [f"{root}.{cabinet}.{kind}" for kind in KINDS_SENT]
+        out.append(_user(cabinet, credentials[cabinet], own, [f"{root}.{cabinet}.config"]))
     return out
 
 
@@ -97,8 +93,11 @@ def node_config(
         "server_name": node.name,
         "listen": f"{node.host}:{node.client_port}",
         "http": f"{node.host}:{node.monitor_port}",
-        "jetstream": {"store_dir": store_dir, "max_memory_store": 64 << 20,
-                      "max_file_store": 4 << 30},  # fmt: skip
+        "jetstream": {
+            "store_dir": store_dir,
+            "max_memory_store": 64 << 20,
+            "max_file_store": 4 << 30,
+        },
         "cluster": {
             "name": CLUSTER_NAME,
             "listen": f"{node.host}:{node.route_port}",

@@ -25,7 +25,7 @@ class Sources:
         def source(name: str, who: Identity, kinds: tuple[str, ...]) -> MqttSource:
             return MqttSource(
                 name=name,
-                url=mqtt.url,
+                urls=mqtt.brokers(),
                 client_id=who.client_id,
                 subscriptions=[mqtt.shared_group + subscription(k, mqtt.prefix) for k in kinds],
                 handler=handler,
@@ -34,6 +34,7 @@ class Sources:
                 password=mqtt.password,
                 ca_file=mqtt.ca_file,
                 keepalive_s=mqtt.keepalive_s,
+                connect_timeout_s=mqtt.connect_timeout_s,
             )
 
         telemetry, events = mqtt.identities()
