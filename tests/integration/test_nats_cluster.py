@@ -1,0 +1,272 @@
+"""The high-availability broker (docs/ha.md): a real 3-node NATS JetStream cluster with MQTT
+on loopback (tests/support/nats_cluster.py).
+
+- The per-cabinet ACL holds as in Mosquitto: a cabinet publishes only under its own topics
+  and reads only its own config.
+- The collector, given the three nodes, survives a SIGKILL of the node it is connected to
+  during a steady stream: it moves to another node, and InfluxDB holds every PUBACKed
+  message exactly once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from aedfleet.broker.accounts import COLLECTOR_USER
+from aedfleet.collector.topics import topic_for
+from aedfleet.influx_query import query
+from aedfleet.services import LocalServices, ManagedProcess, free_port
+from tests.support.harness import (
+    cabinet_ids,
+    count,
+    inventory_file,
+    telemetry_payload,
+    wait_for,
+)
+from tests.support.nats_cluster import FLEET_WRITERS, NatsCluster, running_cluster
+
+pytestmark = pytest.mark.services
+IDS = cabinet_ids(50)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
+    cabinets = ["bz-bc-001", "bz-bc-002", *IDS]
+    with running_cluster(tmp_path_factory.mktemp("nats"), cabinet_ids=cabinets) as started:
+        yield started
+
+
+def client(cluster: NatsCluster, account: str, node: int) -> mqtt.Client:
+    """A paho client of `account` on node `node`, its network loop running."""
+    connected = threading.Event()
+    paho = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=account, clean_session=False)
+    paho.username_pw_set(account, cluster.password(account))
+
+    def on_connect(_c: mqtt.Client, _u: object, _f: object, code: ReasonCode, _p: object) -> None:
+        if not code.is_failure:
+            connected.set()
+
+    paho.on_connect = on_connect
+    paho.max_inflight_messages_set(100)
+    address = cluster.nodes[node]
+    paho.connect(address.host, address.mqtt_port)
+    paho.loop_start()
+    assert connected.wait(30), f"{account} could not connect to {address.name}"
+    return paho
+
+
+def granted(paho: mqtt.Client, topic: str) -> bool:
+    answer: list[ReasonCode] = []
+    done = threading.Event()
+
+    def on_subscribe(
+        _c: mqtt.Client, _u: object, _m: int, codes: list[ReasonCode], _p: object
+    ) -> None:
+        answer.extend(codes)
+        done.set()
+
+    paho.on_subscribe = on_subscribe
+    paho.subscribe(topic, qos=1)
+    assert done.wait(30), f"no SUBACK for {topic}"
+    return not answer[0].is_failure
+
+
+def test_a_cabinet_publishes_only_under_its_own_topics(cluster: NatsCluster) -> None:
+    received: list[tuple[str, bytes]] = []
+    reader = client(cluster, FLEET_WRITERS[0], node=0)
+    reader.on_message = lambda _c, _u, message: received.append(
+        (message.topic, bytes(message.payload))
+    )
+    assert granted(reader, "aed/v1/#")
+    cabinet = client(cluster, "bz-bc-001", node=1)  # another node: the ACL holds cluster-wide
+    try:
+        forbidden = [topic_for("bz-bc-002", kind) for kind in ("event", "telemetry", "status")]
+        forbidden += ["aed/v1/bz-bc-001/config", "aed/v2/bz-bc-001/event", "elsewhere"]
+        for topic in forbidden:
+            cabinet.publish(topic, b"forged", qos=1).wait_for_publish(30)
+        own = topic_for("bz-bc-001", "event")
+        cabinet.publish(own, b"own", qos=1).wait_for_publish(30)
+        # one publisher's messages reach a subscriber in order: once its own has arrived,
+        # every forged one before it has been judged
+        wait_for(lambda: (own, b"own") in received, 30, "the cabinet's own event")
+        assert received == [(own, b"own")]
+        # it reads its own config and no other
+        assert granted(cabinet, "aed/v1/bz-bc-001/config")
+        assert not granted(cabinet, "aed/v1/bz-bc-002/config")
+        assert not granted(cabinet, "aed/v1/+/event")
+    finally:
+        for paho in (reader, cabinet):
+            paho.disconnect()
+            paho.loop_stop()
+
+
+def test_the_collector_account_reads_and_cannot_write(cluster: NatsCluster) -> None:
+    collector = client(cluster, COLLECTOR_USER, node=2)
+    try:
+        assert granted(collector, "aed/v1/+/event")
+        assert not granted(collector, "aed/v1/+/config")
+    finally:
+        collector.disconnect()
+        collector.loop_stop()
+
+
+class CollectorOnCluster:
+    """`aedfleet collect` as a child process, given the cluster's three nodes."""
+
+    def __init__(self, cluster: NatsCluster, services: LocalServices, workdir: Path) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.http_port = free_port()
+        self.database = "ha_failover"
+        sections: dict[str, dict[str, Any]] = {
+            "mqtt": {"urls": cluster.urls, "username": COLLECTOR_USER, "keepalive_s": 10},
+            "influx": {"url": services.influxdb.url, "database": self.database},
+            "spool": {"dir": str(workdir / "spool")},
+            "fleet": {"inventory": str(inventory_file(workdir / "inventory.csv", IDS))},
+            "http": {"listen": f"127.0.0.1:{self.http_port}"},
+            "alerts": {"state_dir": str(workdir / "state")},
+        }
+        config = workdir / "collector.toml"
+        config.write_text(
+            "\n".join(
+                f"[{name}]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in values.items())
+                for name, values in sections.items()
+            )
+        )
+        self.log_path = workdir / "collector.log"
+        self.process = ManagedProcess(
+            "collector",
+            [sys.executable, "-m", "aedfleet", "collect", "--config", str(config)],
+            self.log_path,
+            self._connected,
+            env={"AEDFLEET_MQTT_PASSWORD": cluster.password(COLLECTOR_USER)},
+        )
+
+    def _connected(self) -> bool:
+        try:
+            answer = httpx.get(f"http://127.0.0.1:{self.http_port}/healthz", timeout=2)
+            return bool(answer.json()["mqtt_connected"])
+        except (httpx.HTTPError, ValueError):
+            return False
+
+    def metric(self, name: str) -> float:
+        text = httpx.get(f"http://127.0.0.1:{self.http_port}/metrics", timeout=2).text
+        found = re.search(rf"^aedfleet_collector_{name} (\S+)$", text, re.MULTILINE)
+        assert found, f"no metric {name}"
+        return float(found.group(1))
+
+
+def connected_nodes(cluster: NatsCluster, client_id: str) -> list[int]:
+    """The nodes on which the MQTT client `client_id` has a connection (monitoring /connz)."""
+    nodes = []
+    for index, node in enumerate(cluster.nodes):
+        try:
+            answer = httpx.get(
+                f"http://{node.host}:{node.monitor_port}/connz",
+                params={"mqtt_client": client_id}, timeout=2,
+            )  # fmt: skip
+        except httpx.HTTPError:
+            continue
+        if answer.status_code == 200 and answer.json().get("num_connections"):
+            nodes.append(index)
+    return nodes
+
+
+def stored_seqs(influx: str, database: str) -> list[int]:
+    return sorted(int(row["seq"]) for row in query(influx, database, 'SELECT "seq" FROM telemetry'))
+
+
+class SteadyStream:
+    """A fleet writer publishing telemetry QoS 1 at a steady pace until stopped; which
+    messages the broker PUBACKed is recorded (paho resends what was not, on reconnect)."""
+
+    def __init__(self, cluster: NatsCluster, node: int, per_second: float) -> None:
+        self.paho = client(cluster, FLEET_WRITERS[1], node)
+        self.infos: list[mqtt.MQTTMessageInfo] = []
+        self._interval_s = 1.0 / per_second
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        start_ms = int(time.time() * 1000) - 3_600_000
+        seq = 0
+        while not self._stop.is_set():
+            cabinet = IDS[seq % len(IDS)]
+            payload = telemetry_payload(cabinet, seq, start_ms + seq * 10)
+            self.infos.append(self.paho.publish(topic_for(cabinet, "telemetry"), payload, qos=1))
+            seq += 1
+            self._stop.wait(self._interval_s)  # the pace of a fleet, not a wait for a result
+
+    def acknowledged(self) -> list[int]:
+        """The seq of every message the broker PUBACKed."""
+        return [seq for seq, info in enumerate(self.infos) if info.is_published()]
+
+    def stop(self) -> int:
+        """Stop publishing and give the broker a generous while to acknowledge what it will;
+        how many were sent."""
+        if not self._stop.is_set():
+            self._stop.set()
+            self._thread.join()
+            with contextlib.suppress(AssertionError):
+                wait_for(lambda: len(self.acknowledged()) == len(self.infos), 30, "PUBACKs")
+            self.paho.disconnect()
+            self.paho.loop_stop()
+        return len(self.infos)
+
+
+@pytest.mark.slow
+def test_the_collector_moves_to_another_node_when_its_node_is_killed(
+    cluster: NatsCluster, services: LocalServices, tmp_path: Path
+) -> None:
+    collector = CollectorOnCluster(cluster, services, tmp_path / "collector")
+    collector.process.start(timeout_s=60)
+    stream = SteadyStream(cluster, node=2, per_second=200)
+    influx, database = services.influxdb.url, collector.database
+    try:
+        wait_for(lambda: count(influx, database, "telemetry") >= 300, 60, "a steady stream")
+        (victim,) = connected_nodes(cluster, f"{COLLECTOR_USER}-events")
+        assert victim != 2, "the stream's publisher must not be on the node killed"
+        killed_at = time.monotonic()
+        cluster.kill(victim)
+        wait_for(lambda: collector.metric("mqtt_reconnects_total") >= 2, 60, "a reconnect")
+        reconnected_s = time.monotonic() - killed_at
+        stored_then = count(influx, database, "telemetry")
+        wait_for(lambda: count(influx, database, "telemetry") >= stored_then + 300, 60,
+                 "the stream stored again")  # fmt: skip
+        flowing_s = time.monotonic() - killed_at
+        sent = stream.stop()
+        acknowledged = stream.acknowledged()
+        # what the dead node had delivered unacknowledged comes again after ack_wait
+        with contextlib.suppress(AssertionError):
+            wait_for(lambda: set(acknowledged) <= set(stored_seqs(influx, database)), 90,
+                     "every PUBACKed message stored")  # fmt: skip
+        stored = stored_seqs(influx, database)
+        lost = sorted(set(acknowledged) - set(stored))
+        assert not lost, f"{len(lost)} PUBACKed messages never stored: {lost[:20]}"
+        assert len(stored) == len(set(stored)) and set(stored) <= set(range(sent))
+        assert collector.metric("mqtt_sessions_lost_total") == 0
+        survivors = connected_nodes(cluster, f"{COLLECTOR_USER}-events")
+        assert survivors and victim not in survivors
+        print(f"\nnode {victim} killed: collector reconnected after {reconnected_s:.1f} s, "
+              f"300 more stored after {flowing_s:.1f} s; {sent} sent, {len(acknowledged)} "
+              f"PUBACKed, {len(stored)} stored")  # fmt: skip
+    finally:
+        stream.stop()
+        collector.process.stop()
+        for index, process in enumerate(cluster.processes):  # whole again for the next test
+            if not process.running:
+                cluster.restart(index)
