@@ -111,7 +111,7 @@ async def test_every_node_failing_is_retried_round_after_round() -> None:
     nodes = [FakeBroker(closes_before_connack) for _ in range(3)]
     async with reading_from(*nodes) as (source, _received):
         await until(lambda: all(len(n.connections) >= 2 for n in nodes))
-        assert source.failures["closed"] >= 6
+        await until(lambda: source.failures["closed"] >= 6)
         assert not source.connected.is_set()
 
 
@@ -176,6 +176,7 @@ def test_the_configuration_lists_the_nodes_and_the_sources_use_them(tmp_path: Pa
     sources = Sources(config.mqtt, lambda _t, _p, _a: None, room)
     for source in sources.both:
         assert [broker.port for broker in source.brokers] == [1883, 1884]
+    assert sources.brokers() == {"telemetry": "127.0.0.1:1883", "events": "127.0.0.1:1883"}
 
 
 def test_a_connect_timeout_under_8_s_is_refused(tmp_path: Path) -> None:

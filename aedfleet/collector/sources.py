@@ -58,6 +58,10 @@ class Sources:
     def connected(self) -> dict[str, bool]:
         return {source.name: source.connected.is_set() for source in self.both}
 
+    def brokers(self) -> dict[str, str]:
+        """The broker (host:port) each connection is on, or is trying next."""
+        return {source.name: f"{source.address.host}:{source.address.port}" for source in self.both}
+
     async def stop(self) -> None:
         await self.telemetry.stop()
         await self.events.stop()
