@@ -272,7 +272,8 @@ def test_the_collector_moves_to_another_node_when_its_node_is_killed(
         assert survivors and victim not in survivors
         print(f"\nnode {victim} killed: collector reconnected after {reconnected_s:.1f} s, "
               f"300 more stored after {flowing_s:.1f} s; {sent} sent, {len(acknowledged)} "
-              f"PUBACKed, {len(stored)} stored, the last of them {complete_s:.1f} s after the kill")  # fmt: skip
+              f"PUBACKed, {len(stored)} stored, the last of them {complete_s:.1f} s "
+              "after the kill")  # fmt: skip
     finally:
         stream.stop()
         collector.process.stop()
