@@ -128,6 +128,28 @@ def test_the_collector_account_reads_and_cannot_write(cluster: NatsCluster) -> N
         collector.loop_stop()
 
 
+def test_nats_does_not_bind_the_client_id_to_the_account(cluster: NatsCluster) -> None:
+    """What differs from Mosquitto (docs/ha.md, "What differs"): Mosquitto takes the account
+    as the client id (use_username_as_clientid), NATS does not. A cabinet connecting with
+    another's client id takes over that session: it cannot publish as the other (the ACL
+    holds), but it disconnects it. This test fails the day that changes; then the doc must."""
+    disconnected = threading.Event()
+    victim = client(cluster, "bz-bc-002", node=0)
+    victim.on_disconnect = lambda *_args: disconnected.set()
+    victim.reconnect_delay_set(60, 120)  # so the two do not kick each other back and forth
+    impostor = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bz-bc-002", clean_session=False)
+    impostor.username_pw_set("bz-bc-001", cluster.password("bz-bc-001"))
+    try:
+        address = cluster.nodes[1]
+        impostor.connect(address.host, address.mqtt_port)
+        impostor.loop_start()
+        assert disconnected.wait(30), "the impostor did not take over the session"
+    finally:
+        for paho in (victim, impostor):
+            paho.disconnect()
+            paho.loop_stop()
+
+
 class CollectorOnCluster:
     """`aedfleet collect` as a child process, given the cluster's three nodes."""
 
