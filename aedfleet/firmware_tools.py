@@ -162,6 +162,17 @@ def board_config(
     return config
 
 
+def parse_broker_url(url: str) -> tuple[str, int, bool]:
+    """'mqtts://host:port' to (host, port, True); plain mqtt:// to (host, port, False)."""
+    tls = url.startswith("mqtts://")
+    rest = url.removeprefix("mqtts://").removeprefix("mqtt://")
+    host, _, port = rest.partition(":")
+    try:
+        return host, int(port) if port else (8883 if tls else 1883), tls
+    except ValueError as error:
+        raise FirmwareError(f"broker port is not a number: {url}") from error
+
+
 def broker_url(text: str) -> str:
     """The broker as the board config holds it: TLS (mqtts://) unless mqtt:// is written."""
     return text if text.startswith(("mqtt://", "mqtts://")) else f"mqtts://{text}"
@@ -180,8 +191,9 @@ MPY_VERSION_MASK: Final = 0xFF  # sys.implementation._mpy: version in the low by
 def _hold_and_check(stale: list[str]) -> str:
     """Board-side code for the first mpremote step: report the .mpy version the board loads,
     write the `hold` flag boot.py and main.py honour (no app, no watchdog after the reset that
-    follows) and delete .py copies that would shadow the new .mpy files."""
-    names = ",".join(repr(name) for name in stale)
+    follows) and delete .py copies that would shadow the new .mpy files. The update slots
+    and their state go too: the version flashed over USB is the one the loader runs."""
+    names = ",".join(repr(name) for name in [*stale, "slots.json"])
     return (
         "import os, sys\n"
         "print('MPY', sys.implementation._mpy)\n"
@@ -189,6 +201,13 @@ def _hold_and_check(stale: list[str]) -> str:
         f"for name in ({names},):\n"
         "    try:\n"
         "        os.remove(name)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "for slot in ('slot_a', 'slot_b'):\n"
+        "    try:\n"
+        "        for name in os.listdir(slot):\n"
+        "            os.remove(slot + '/' + name)\n"
+        "        os.rmdir(slot)\n"
         "    except OSError:\n"
         "        pass\n"
     )

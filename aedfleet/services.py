@@ -94,6 +94,9 @@ class ManagedProcess:
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **self._env} if self._env else None,
                 preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, no locks taken
+                # a Ctrl-C at the terminal is for the programme, which then stops its children
+                # in order (the demo's collector must not lose its broker mid-shutdown)
+                process_group=0,
             )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -247,9 +250,17 @@ class Mosquitto:
 class InfluxDB:
     """Debian's InfluxDB 1.x (`influxd`) with data, WAL and meta in `workdir`."""
 
-    def __init__(self, workdir: Path, port: int | None = None, *, auth: bool = False) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        *,
+        auth: bool = False,
+        continuous_queries: bool = False,
+    ) -> None:
         """With `auth`, InfluxDB demands credentials; create the first admin with
-        `create_admin` once it runs (1.x allows that one statement unauthenticated)."""
+        `create_admin` once it runs (1.x allows that one statement unauthenticated). With
+        `continuous_queries`, InfluxDB runs them (checked every second)."""
         self.host = LOOPBACK
         self.port = port or free_port()
         self.rpc_port = free_port()
@@ -278,7 +289,8 @@ bind-address = "{LOOPBACK}:{self.rpc_port}"
   auth-enabled = {"true" if auth else "false"}
 
 [continuous_queries]
-  enabled = false
+  enabled = {"true" if continuous_queries else "false"}
+  run-interval = "1s"
 """
         )
         self.process = ManagedProcess(

@@ -3,6 +3,7 @@
 
 import asyncio
 import json
+import os
 import random
 
 import cabinet
@@ -16,11 +17,13 @@ TEMP_PERIOD_MS = 2000  # the heater follows every reading; a DS18B20 conversion 
 
 
 class App:
-    def __init__(self, config, board, log=print):
+    def __init__(self, config, board, log=print, safe=False):
         self.config = config
         self.board = board
         self.log = log
+        self.safe = safe  # safe mode: only the link and the update path run
         data = config["data_dir"].rstrip("/") + "/"
+        self.data = data
         self.seq = SequenceCounter(data + "seq")
         self.outbox = Outbox(data + "outbox", config["outbox_capacity"])
         self._applied_path = data + "applied.json"
@@ -78,8 +81,24 @@ class App:
             context,
         )
         self.config_topic = report.topic(prefix, ident, "config")
+        self.fw_topics = prefix + "/v1/fw/"
+        self.updater = None  # ota.Updater, loaded with the first offer of a release
         if board.reset_cause() != "deep_sleep":  # a wake-up is not a boot worth reporting
             self.event("boot", {"reset": board.reset_cause(), "fw": configuration.FIRMWARE_VERSION})
+        self.on_trial = False  # main.py runs this version on trial
+        try:
+            os.stat(data + "slots.json")
+        except OSError:
+            return  # never updated: the slots' loader state is not needed
+        import slots  # noqa: PLC0415 - the loader's module (main.py has it loaded)
+
+        state = slots.load(data)
+        self.on_trial = state["trial"] is not None
+        if state["report"]:  # what the loader queued: a trial that failed and its rollback
+            for name, fields in state["report"]:
+                self.event(name, fields)
+            state["report"] = []
+            slots.save(data, state)
 
     # --- persistence of what the server configured ---------------------------------------
 
@@ -100,7 +119,15 @@ class App:
         except (OSError, ValueError, KeyError, TypeError):
             pass  # no state kept: the levels read now stand
 
+    def _attended(self):
+        state = self.cabinet
+        return state.door_open or not state.aed_present or state.maintenance
+
     def _on_config(self, topic, payload):
+        if topic.startswith(self.fw_topics):
+            if self.updater is not None:
+                self.updater.on_chunk(topic, payload)
+            return
         if topic != self.config_topic:
             return
         try:
@@ -111,6 +138,10 @@ class App:
         if not isinstance(message, dict):
             self.log("config: not a JSON object, ignored")
             return
+        if message.get("v") == 1 and message.get("id") == self.config["id"] and "fw" in message:
+            self._offer(message)
+        if self.safe:
+            return  # safe mode takes updates only
         revision = configuration.apply_server_config(self.config, message)
         if revision is None:
             return
@@ -251,7 +282,29 @@ class App:
             if not self.stable and cabinet.ticks_diff(now, self.boot_ticks) >= stable_ms:
                 self.stable = True
                 self.board.mark_stable()
+            if self.on_trial:
+                import trial  # noqa: PLC0415 - a version on trial only
+
+                trial.check(self, now)
             await self.board.wait_input(config["poll_ms"])
+
+    def _offer(self, message):
+        """A release offered in the config: the updater is loaded (and started) only now, so
+        a cabinet that is not updating keeps its heap."""
+        if self.updater is None:
+            import ota  # noqa: PLC0415
+
+            self.updater = ota.Updater(
+                self.config,
+                self.link,
+                configuration.FIRMWARE_VERSION,
+                self.event,
+                self._attended,
+                self.board.reset,
+                self.log,
+            )
+            asyncio.create_task(self._guard(self.updater.run(), False))
+        self.updater.offer(message)
 
     async def link_loop(self):
         backoff_ms = 1000
@@ -276,6 +329,10 @@ class App:
                 await self.board.sync_clock()  # not on every reconnect
             topic, payload = self.status("online", {"fw": configuration.FIRMWARE_VERSION})
             if await self.link.publish(topic, payload, qos=1, retain=True):
+                if self.on_trial:
+                    import trial  # noqa: PLC0415
+
+                    trial.confirm(self)
                 await self.link.subscribe(self.config_topic)
                 await self.drain()
 
@@ -300,15 +357,18 @@ class App:
     async def run(self):
         """Both loops, and on battery the way to sleep. A loop that fails ends run() with its
         error (main.py then resets the board): no loop dies alone and unnoticed."""
-        await self.board.sensors_ready()
-        self.read_temperature()  # the first telemetry carries this reading (or none)
         self._stopped = asyncio.Event()
         self._fatal = None
-        tasks = [
-            asyncio.create_task(self._guard(self.input_loop(), False)),
-            asyncio.create_task(self._guard(self.link_loop(), False)),
-        ]
-        if self.config["power"] == "battery":
+        tasks = [asyncio.create_task(self._guard(self.link_loop(), False))]
+        if self.safe:
+            import trial  # noqa: PLC0415
+
+            tasks.append(asyncio.create_task(self._guard(trial.safe_loop(self), False)))
+        else:
+            await self.board.sensors_ready()
+            self.read_temperature()  # the first telemetry carries this reading (or none)
+            tasks.append(asyncio.create_task(self._guard(self.input_loop(), False)))
+        if self.config["power"] == "battery" and not self.safe:
             sleeper = self.sleep_when_sent(self.board.ticks_ms())
             tasks.append(asyncio.create_task(self._guard(sleeper, True)))
         try:
@@ -340,8 +400,9 @@ class App:
             awake = cabinet.ticks_diff(self.board.ticks_ms(), woke_ticks)
             state = self.cabinet
             attended = state.door_open or not state.aed_present
-            if attended and awake < open_ms:
-                pass  # someone is at the cabinet: its next change must go out at once
+            updating = self.updater is not None and self.updater.busy
+            if (attended or updating) and awake < open_ms:
+                pass  # someone is at the cabinet, or an update downloads: stay awake
             elif awake >= awake_ms or (self.link.connected and len(self.outbox) == 0):
                 break
             await asyncio.sleep(0.1)

@@ -189,15 +189,3 @@ def wake_plan(door_open, now_ms, heartbeat_ms):
     """For deep sleep: wake at the next heartbeat, or when the door pin leaves its current
     level. Waking on the opposite level means a door left open cannot cause a wake loop."""
     return {"wake_ms": now_ms + heartbeat_ms, "wake_on_door_level": 0 if door_open else 1}
-
-
-SAFE_BOOT_LIMIT = 3
-
-
-def safe_boot(previous_count, cold_start, limit=SAFE_BOOT_LIMIT):
-    """Crash counter of the last boots (kept in RTC memory): a power-on starts from zero, every
-    boot adds one, a run of `stable_after_s` clears it. Returns (new count, start safe mode):
-    after `limit` boots in a row that never became stable, the app is not started, so the
-    board stays reachable for a reflash instead of crash-looping."""
-    count = 1 if cold_start else min(previous_count + 1, 255)
-    return count, count > limit

@@ -40,6 +40,8 @@ DEFAULTS = {
     "wdt_link_s": 600,  # stop feeding it after this long without a broker round trip
     "stable_after_s": 60,  # a run this long clears the crash counter of safe boot
     "alarm_on_open": True,  # sound the buzzer while the door is open outside maintenance
+    "ota_key": "",  # the release signing key's public half (base64 of 32 bytes); none: no updates
+    "ota_trial_s": 300,  # a new version must say `online` within this, or it is rolled back
     # GPIO numbers: inputs pulled up, switch closes to ground; battery on ADC1 (32-39 only)
     "pin_door": 25,
     "pin_aed": 26,
@@ -77,6 +79,7 @@ RANGES = {
     "wdt_ms": (5000, 120000),
     "wdt_link_s": (1, 86400),
     "stable_after_s": (1, 3600),
+    "ota_trial_s": (10, 3600),
     "batt_divider_milli": (1000, 20000),
     "batt_offset_mv": (-2000, 2000),
 }
@@ -90,6 +93,20 @@ def _is_cabinet_id(text):
     if not 3 <= len(text) <= 32 or text[0] == "-" or text[-1] == "-":
         return False
     return all(ch in "abcdefghijklmnopqrstuvwxyz0123456789-" for ch in text)
+
+
+def _is_public_key(text):
+    """An empty key (no updates) or the base64 of 32 bytes."""
+    if text == "":
+        return True
+    if not isinstance(text, str) or len(text) != 44:
+        return False
+    import binascii  # noqa: PLC0415
+
+    try:
+        return len(binascii.a2b_base64(text)) == 32
+    except ValueError:
+        return False
 
 
 def parse_broker(url):
@@ -138,6 +155,8 @@ def merge(overrides):
             except (ValueError, TypeError):
                 raise ConfigError(key + " must be a real date YYYY-MM-DD")
     parse_broker(config["broker"])
+    if not _is_public_key(config["ota_key"]):
+        raise ConfigError("ota_key must be the base64 of a 32-byte Ed25519 public key")
     return config
 
 

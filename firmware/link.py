@@ -87,6 +87,10 @@ def subscribe_packet(topic, packet_id):
     return _packet(0x82, struct.pack("!H", packet_id) + _string(topic) + b"\x01")
 
 
+def unsubscribe_packet(topic, packet_id):
+    return _packet(0xA2, struct.pack("!H", packet_id) + _string(topic))
+
+
 class Link:
     def __init__(
         self,
@@ -205,6 +209,14 @@ class Link:
     async def subscribe(self, topic):
         try:
             await self._send(subscribe_packet(topic, self._packet_id()))
+            return True
+        except (OSError, asyncio.TimeoutError):
+            await self.close()
+            return False
+
+    async def unsubscribe(self, topic):
+        try:
+            await self._send(unsubscribe_packet(topic, self._packet_id()))
             return True
         except (OSError, asyncio.TimeoutError):
             await self.close()

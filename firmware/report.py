@@ -22,6 +22,14 @@ EVENT_FIELDS = {
     "fault": ("code",),
     "config_applied": ("rev",),
 }
+# over-the-air updates (firmware/ota.py, docs/ota.md): optional events of protocol v1, which a
+# collector older than them dead-letters by name
+OPTIONAL_EVENT_FIELDS = {
+    "ota_started": ("fw",),
+    "ota_applied": ("fw",),
+    "ota_failed": ("fw", "reason"),
+    "ota_rolled_back": ("fw", "from"),
+}
 TELEMETRY_FIELDS = (
     "door",
     "aed",
@@ -76,7 +84,8 @@ def _head(cabinet_id, tag_name, tag_value, seq, ts_ms, synced):
 
 def event(prefix, cabinet_id, name, extra, seq, ts_ms, synced):
     """An event message; `extra` holds the event's fields by name (EVENT_FIELDS)."""
-    body = _head(cabinet_id, "ev", name, seq, ts_ms, synced) + _fields(EVENT_FIELDS[name], extra)
+    names = EVENT_FIELDS[name] if name in EVENT_FIELDS else OPTIONAL_EVENT_FIELDS[name]
+    body = _head(cabinet_id, "ev", name, seq, ts_ms, synced) + _fields(names, extra)
     return topic(prefix, cabinet_id, "event"), (body + "}").encode()
 
 

@@ -15,6 +15,7 @@ from typing import Final
 import msgspec
 
 from aedfleet.alerts.engine import Alert, AlertEngine, Silence
+from aedfleet.alerts.migrations import migrate, refuse_newer
 from aedfleet.alerts.state import CabinetState
 from aedfleet.notify.sendqueue import SendQueue
 
@@ -40,12 +41,14 @@ class AlertStore:
         os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
         path.chmod(0o600)
         self._db = sqlite3.connect(path, isolation_level=None)
+        refuse_newer(self._db, path)  # before anything writes: a downgrade never corrupts
         self._saved_silences: list[Silence] = []
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        self._db.executescript(SCHEMA)  # version 1 with the outbox's (alerts/migrations.py)
         # the notification outbox (notify/sendqueue.py) keeps its table in this database
         self.sends = SendQueue(self._db)
+        migrate(self._db)
 
     def close(self) -> None:
         self._db.close()

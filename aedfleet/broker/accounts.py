@@ -42,7 +42,8 @@ def acl_text(
     fleet_writers: Sequence[str] = (),
 ) -> str:
     """Least privilege: collectors only read what cabinets send; the operator reads all and
-    writes configs; nobody but a cabinet writes under its own event, telemetry and status."""
+    writes configs and releases; nobody but a cabinet writes under its own event, telemetry
+    and status; every cabinet may read the releases under fw/."""
     root = f"{prefix}/{VERSION_SEGMENT}"
     lines = ["# written by aedfleet broker config", ""]
     for collector in collectors:
@@ -50,7 +51,8 @@ def acl_text(
             lines += [f"user {account}"]
             lines += [f"topic read {root}/+/{kind}" for kind in ("event", "telemetry", "status")]
             lines += [""]
-    lines += [f"user {OPERATOR_USER}", f"topic read {root}/#", f"topic write {root}/+/config", ""]
+    lines += [f"user {OPERATOR_USER}", f"topic read {root}/#", f"topic write {root}/+/config"]
+    lines += [f"topic write {root}/fw/#", ""]  # releases, as retained chunks (docs/ota.md)
     for writer in fleet_writers:  # a simulator's or a test harness's; never a real fleet's
         lines += [f"user {writer}", f"topic readwrite {root}/#", ""]
     lines += [
@@ -59,6 +61,8 @@ def acl_text(
         f"pattern write {root}/%u/telemetry",
         f"pattern write {root}/%u/status",
         f"pattern read {root}/%u/config",
+        "# releases: readable by every cabinet, trusted only once their Ed25519 signature is",
+        f"pattern read {root}/fw/#",
         "",
     ]
     return "\n".join(lines)

@@ -6,10 +6,13 @@ from __future__ import annotations
 import click
 
 from aedfleet.cli.alerts import alerts
+from aedfleet.cli.backup import backup, restore
 from aedfleet.cli.broker import broker_group
 from aedfleet.cli.collect import collect
 from aedfleet.cli.dashboards import dashboards
 from aedfleet.cli.demo import demo
+from aedfleet.cli.deploy import deploy
+from aedfleet.cli.doctor import doctor
 from aedfleet.cli.firmware import firmware
 from aedfleet.cli.simulate import simulate
 
@@ -22,5 +25,17 @@ def main() -> None:
     """
 
 
-for command in (collect, demo, simulate, dashboards, firmware, broker_group, alerts):
+for command in (
+    collect,
+    demo,
+    simulate,
+    dashboards,
+    firmware,
+    broker_group,
+    alerts,
+    deploy,
+    backup,
+    restore,
+    doctor,
+):
     main.add_command(command)

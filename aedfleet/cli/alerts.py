@@ -10,11 +10,34 @@ import click
 
 
 @click.group()
-def alerts() -> None:
-    """See, acknowledge and silence alerts on a running collector.
+@click.pass_context
+def alerts(ctx: click.Context) -> None:
+    """See, acknowledge and silence alerts on a running collector. Run from the checkout while
+    `make demo` runs, they find the demo's collector and token (.run/demo/aedfleet.env).
 
     Example: aedfleet alerts list --url http://127.0.0.1:9108
     """
+    _demo_defaults(ctx)
+
+
+def _demo_defaults(ctx: click.Context) -> None:
+    """The running demo's address and token as defaults: flags and the environment still win."""
+    from aedfleet.demo_env import DEMO_DIR, ENV_FILE, EnvFileError, read_env
+
+    path = DEMO_DIR / ENV_FILE
+    try:
+        found = read_env(path)
+    except EnvFileError as error:
+        click.echo(f"warning: {error}", err=True)
+        return
+    if not found:
+        return
+    defaults = {"url": found.get("AEDFLEET_COLLECTOR_URL"),
+                "token": found.get("AEDFLEET_HTTP_TOKEN")}  # fmt: skip
+    given = {name: value for name, value in defaults.items() if value}
+    ctx.default_map = {name: given for name in ("list", "ack", "silence", "silences",
+                                                "unsilence")}  # fmt: skip
+    click.echo(f"(the running demo's collector, from {path})", err=True)
 
 
 _COLLECTOR_URL = click.option(

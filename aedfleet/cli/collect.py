@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,24 +20,32 @@ if TYPE_CHECKING:
     "without it.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log every connect and flush.")
-def collect(config_path: Path | None, verbose: bool) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "logfmt", "json"]),
+    default="text",
+    show_default=True,
+    help="One line per record on stdout; logfmt or json for journald and log shippers.",
+)
+def collect(config_path: Path | None, verbose: bool, log_format: str) -> None:
     """Run the collector: MQTT → validated → InfluxDB, with spool and dead letters.
 
     Example: AEDFLEET_INFLUX_PASSWORD=secret aedfleet collect --config aedfleet.toml
     """
+    import logging
+
+    from aedfleet.alerts.migrations import StoreVersionError
     from aedfleet.collector.config import ConfigError, load_config
     from aedfleet.collector.inventory import InventoryError, load_inventory
     from aedfleet.collector.service import Collector
+    from aedfleet.logformat import configure
 
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure(log_format, logging.INFO if verbose else logging.WARNING)
     try:
         config = load_config(config_path)
         inventory = load_inventory(Path(config.fleet.inventory))
         collector = Collector(config, inventory)
-    except (ConfigError, InventoryError, OSError, ValueError) as error:
+    except (ConfigError, InventoryError, OSError, ValueError, StoreVersionError) as error:
         raise click.ClickException(str(error)) from error
     import asyncio
 
@@ -48,6 +54,7 @@ def collect(config_path: Path | None, verbose: bool) -> None:
 
 async def _run_until_signalled(collector: Collector) -> None:
     import asyncio
+    import signal
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

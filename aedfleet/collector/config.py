@@ -19,6 +19,7 @@ from aedfleet.alerts.settings import Settings, Thresholds
 from aedfleet.collector.topics import DEFAULT_PREFIX
 
 _Positive = Annotated[int, msgspec.Meta(gt=0)]
+_Duration = Annotated[str, msgspec.Meta(pattern=r"^[1-9][0-9]*[smhdw]$")]  # InfluxQL: 396d
 
 
 class ConfigError(ValueError):
@@ -75,6 +76,15 @@ class InfluxConfig(_Section, frozen=True):
     batch_points: _Positive = 5000
     flush_interval_ms: _Positive = 200
     queue_capacity: _Positive = 50_000  # lines held in memory before the broker is paused
+
+
+class RetentionConfig(_Section, frozen=True):
+    """How long InfluxDB keeps what (docs/storage.md); made so by the collector at start."""
+
+    enabled: bool = True
+    raw: _Duration = "396d"  # everything, telemetry included: about 13 months
+    long: _Duration = "3650d"  # events, status, alerts, notifications, readiness, dead letters
+    aggregates: list[_Duration] = msgspec.field(default_factory=lambda: ["1h", "1d"])  # forever
 
 
 class SpoolConfig(_Section, frozen=True):
@@ -140,6 +150,7 @@ class AlertsConfig(Thresholds, frozen=True):
 class CollectorConfig(_Section, frozen=True):
     mqtt: MqttConfig = msgspec.field(default_factory=MqttConfig)
     influx: InfluxConfig = msgspec.field(default_factory=InfluxConfig)
+    retention: RetentionConfig = msgspec.field(default_factory=RetentionConfig)
     spool: SpoolConfig = msgspec.field(default_factory=SpoolConfig)
     fleet: FleetConfig = msgspec.field(default_factory=FleetConfig)
     http: HttpConfig = msgspec.field(default_factory=HttpConfig)

@@ -173,4 +173,10 @@ def _event_fields(message: p.DeviceMessage) -> str:
             return f",rev={revision}i"
         case p.Boot(reset=reset, fw=fw):
             return f",reset={lp.string(reset)},fw={lp.string(fw)}"
+        case p.OtaFailed(fw=fw, reason=reason):
+            return f",fw={lp.string(fw)},reason={lp.string(reason)}"
+        case p.OtaRolledBack(fw=fw, from_=abandoned):
+            return f",fw={lp.string(fw)},from={lp.string(abandoned)}"
+        case p.OtaStarted(fw=fw) | p.OtaApplied(fw=fw):
+            return f",fw={lp.string(fw)}"
     return ""

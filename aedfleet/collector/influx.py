@@ -47,16 +47,34 @@ class InfluxWriter:
         self._auth = basic_auth(username, password) if username or password else {}
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._create_database = create_database
+        self._copies: tuple[str, tuple[str, ...]] | None = None
+
+    def keep_longer(self, policy: str, measurements: frozenset[str]) -> None:
+        """From now on write these measurements' points to `policy` as well (it exists)."""
+        self._copies = (policy, tuple(f"{m}{end}" for m in sorted(measurements) for end in ", "))
 
     async def write(self, lines: list[str]) -> list[tuple[str, str]]:
         """Store `lines`; returns the (line, InfluxDB's reason) pairs it refuses for good."""
-        lines = [line for line in lines if line]
+        refused = await self._write([line for line in lines if line], None)
+        if self._copies is not None:
+            policy, starts = self._copies
+            # an entry may hold several lines; most are one telemetry line, passed over with
+            # one prefix test (about 0.4 µs a line)
+            copies = [line for chunk in lines if chunk.startswith(starts) or "\n" in chunk
+                      for line in chunk.split("\n") if line.startswith(starts)]  # fmt: skip
+            if refused:  # dead-lettered already
+                bad = {part for chunk, _ in refused for part in chunk.split("\n")}
+                copies = [line for line in copies if line not in bad]
+            await self._write(copies, policy)
+        return refused
+
+    async def _write(self, lines: list[str], policy: str | None) -> list[tuple[str, str]]:
         if not lines:
             return []
-        status, text = await self._post(lines)
+        status, text = await self._post(lines, policy)
         if status == 404 and "database not found" in text and self._create_database:
             await self.query(f"CREATE DATABASE {identifier(self._database)}", method="POST")
-            status, text = await self._post(lines)
+            status, text = await self._post(lines, policy)
         if status < 300:
             return []
         if status in _CLIENT_ERRORS or status == 413:
@@ -65,15 +83,20 @@ class InfluxWriter:
                     return [(lines[0], "line larger than InfluxDB accepts")]
                 return [(lines[0], _error_message(text))]
             middle = len(lines) // 2
-            return await self.write(lines[:middle]) + await self.write(lines[middle:])
+            return await self._write(lines[:middle], policy) + await self._write(
+                lines[middle:], policy
+            )
         raise InfluxUnavailableError(f"InfluxDB answered {status}: {_error_message(text)}")
 
-    async def _post(self, lines: list[str]) -> tuple[int, str]:
+    async def _post(self, lines: list[str], policy: str | None) -> tuple[int, str]:
         body = gzip.compress("".join(line + "\n" for line in lines).encode(), compresslevel=1)
+        params = {"db": self._database, "precision": "ms"}
+        if policy is not None:
+            params["rp"] = policy
         try:
             async with self._session.post(
                 f"{self._url}/write",
-                params={"db": self._database, "precision": "ms"},
+                params=params,
                 data=body,
                 headers={"Content-Encoding": "gzip", "Content-Type": "text/plain", **self._auth},
                 timeout=self._timeout,

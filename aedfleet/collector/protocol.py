@@ -114,6 +114,28 @@ class ConfigApplied(_Event, frozen=True, tag="config_applied"):
     rev: ConfigRevision
 
 
+# over-the-air updates (docs/ota.md): optional events of v1, revision 1.1
+UpdateReason = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]{1,32}$")]
+
+
+class OtaStarted(_Event, frozen=True, tag="ota_started"):
+    fw: FirmwareVersion  # the version being fetched
+
+
+class OtaApplied(_Event, frozen=True, tag="ota_applied"):
+    fw: FirmwareVersion  # the version that passed its trial and is now the known-good one
+
+
+class OtaFailed(_Event, frozen=True, tag="ota_failed"):
+    fw: FirmwareVersion  # the version refused or rolled back
+    reason: UpdateReason
+
+
+class OtaRolledBack(_Event, frozen=True, tag="ota_rolled_back"):
+    fw: FirmwareVersion  # the version running again
+    from_: FirmwareVersion = msgspec.field(name="from")  # the version abandoned
+
+
 Event = (
     Boot
     | DoorOpen
@@ -128,6 +150,10 @@ Event = (
     | SelfTest
     | Fault
     | ConfigApplied
+    | OtaStarted
+    | OtaApplied
+    | OtaFailed
+    | OtaRolledBack
 )
 EVENT_TYPES: Final = tuple(t.__struct_config__.tag for t in get_args(Event))
 
@@ -171,6 +197,19 @@ Status = Online | Offline | Sleeping
 STATUS_STATES: Final = ("online", "offline", "sleeping")
 
 
+Sha256Hex = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
+
+
+class FirmwareOffer(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """A signed release offered to the cabinet (docs/ota.md): its manifest's size and SHA-256
+    and the Ed25519 signature of the manifest, in base64."""
+
+    ver: Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Za-z._-]{1,24}$")]
+    size: Annotated[int, msgspec.Meta(ge=1, le=4096)]
+    sha256: Sha256Hex
+    sig: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9+/]{86}==$")]
+
+
 class Config(_Base, frozen=True):
     """Retained, server to cabinet: what a technician set at the last inspection."""
 
@@ -183,6 +222,7 @@ class Config(_Base, frozen=True):
     temp_hi_dc: DeciCelsius | None = None
     heat_on_dc: DeciCelsius | None = None
     heat_off_dc: DeciCelsius | None = None
+    fw: FirmwareOffer | None = None  # optional (v1.1): a release to install over the air
 
 
 DeviceMessage = Event | Telemetry | Status

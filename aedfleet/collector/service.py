@@ -35,6 +35,7 @@ from aedfleet.collector.metrics import registry_for
 from aedfleet.collector.mqtt import NO_ACK, AckToken
 from aedfleet.collector.pipeline import Duplicate, Pipeline, Rejected, Stored
 from aedfleet.collector.ratelog import RateLimiter
+from aedfleet.collector.retention import keep_storage
 from aedfleet.collector.sink import Sink
 from aedfleet.collector.sources import Sources
 from aedfleet.collector.spool import Spool
@@ -137,6 +138,9 @@ class Collector:
             http = await serve(
                 self.config.http.listen, self.health, self.registry, self.alerting, self._access
             )
+            storage = asyncio.create_task(  # retention policies and aggregates: docs/storage.md
+                keep_storage(self.sink.writer, influx.database, self.config.retention)
+            )
 
             def start(name: str, work: Callable[[], Any]) -> asyncio.Task[None]:
                 return asyncio.create_task(supervise(name, work, self.task_restarts))
@@ -157,7 +161,8 @@ class Collector:
             await asyncio.gather(*sources, alerting, return_exceptions=True)
             await self.sources.stop()
             backfill.cancel()
-            await asyncio.gather(backfill, return_exceptions=True)
+            storage.cancel()
+            await asyncio.gather(backfill, storage, return_exceptions=True)
             self.alerting.close()
             if http is not None:
                 await http.cleanup()

@@ -12,6 +12,7 @@ from grafana_foundation_sdk.models import dashboard as model
 
 from aedfleet.alerts.settings import Settings
 from aedfleet.collector.config import load_config, settings_from
+from aedfleet.collector.retention import seconds
 
 # a snapshot older than this many heartbeats means the collector has stopped writing
 STALE_AFTER_HEARTBEATS: Final = 3
@@ -21,6 +22,10 @@ MIN_WINDOW_S: Final = 300
 class Site(NamedTuple):
     alerts: Settings = Settings()
     heartbeat_s: int = 60  # the collector's alerts.readiness_every_s
+    raw_retention: str = "396d"  # [retention] raw: older trends come from the aggregates
+    # the finest of [retention] aggregates (docs/storage.md); known only from a collector
+    # configuration (whose collector made the "forever" policy the boards then read)
+    aggregate: str | None = None
 
     @property
     def window(self) -> str:
@@ -43,7 +48,9 @@ def site_from(config_path: Path | None) -> Site:
         return Site()
     config = load_config(config_path)
     fleet, _ = settings_from(config)
-    return Site(fleet, config.alerts.readiness_every_s)
+    retention = config.retention
+    finest = min(retention.aggregates, key=seconds, default=None) if retention.enabled else None
+    return Site(fleet, config.alerts.readiness_every_s, retention.raw, finest)
 
 
 def _steps(*steps: tuple[float | None, str]) -> board.ThresholdsConfig:

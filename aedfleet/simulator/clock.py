@@ -58,6 +58,13 @@ class SimClock:
         """Simulated milliseconds since 1970."""
         return self.start_ms + self.elapsed_ms()
 
+    def set_speed(self, speed: float) -> None:
+        """Run faster or slower from now on (the demo's fast night); time never goes back."""
+        if speed <= 0:
+            raise ValueError(f"speed must be positive, not {speed}")
+        self._rebase()
+        self.speed = speed
+
     def real_s(self, simulated_ms: float) -> float:
         """How long `simulated_ms` takes in real seconds at the full speed."""
         return simulated_ms / 1000 / self.speed

@@ -1,5 +1,7 @@
 """`make demo`: the Binzhou demo fleet through the real broker, collector and InfluxDB, shown
-live as the ops room would see it. Two minutes in, a cabinet is opened in an emergency."""
+live as the ops room would see it, playing a short story of the ops room's day (see
+demo_story.py): a visitor can be the duty officer and acknowledge the emergency from a second
+terminal, and the view answers back."""
 
 from __future__ import annotations
 
@@ -7,29 +9,58 @@ import asyncio
 import contextlib
 import datetime
 import logging
+import shutil
 import signal
+import socket
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
-from rich.console import Group
+from rich.console import Console, Group
 from rich.live import Live
-from rich.table import Table
 
+from aedfleet.broker.files import write_private
+from aedfleet.collector.config import CollectorConfig
 from aedfleet.collector.inventory import Cabinet, write_inventory
 from aedfleet.collector.service import Collector
-from aedfleet.services import LocalServices
+from aedfleet.demo_env import ENV_FILE, env_text
+from aedfleet.services import LOOPBACK, LocalServices, free_port
 from aedfleet.simulator.clock import SimClock
+from aedfleet.simulator.demo_story import Pace, beat_texts, cast, emergency_steps
+from aedfleet.simulator.demo_view import Snapshot, act_lines, clock_text, render
 from aedfleet.simulator.fleet import FleetRunner
 from aedfleet.simulator.plan import plan_fleet
-from aedfleet.simulator.scenario import load_library
+from aedfleet.simulator.scenario import load_library, timeline
 from aedfleet.simulator.simulation import collector_config
 
+log = logging.getLogger("aedfleet.demo")
+
 DEMO_SEED: Final = 2026
-STATES: Final = ("available", "in_use", "not_ready", "offline")
-COLOURS: Final = {"available": "green", "in_use": "bold red", "not_ready": "yellow",
-                  "offline": "grey50"}  # fmt: skip
+API_PORT: Final = 9108  # the collector's usual port: `aedfleet alerts` finds it with no flags
+TOKEN_NAME: Final = "you"  # the acknowledgement is recorded by the token's name
+NIGHT_TELEMETRY_S: Final = 1  # the cold-night cabinet reports often: its night runs fast
+SMS_KEPT: Final = 40  # outbox lines the view keeps (it shows what fits)
+STEP_WAIT_S: Final = 60.0  # the longest a beat waits for the collector to see what it did
+
+
+def api_listen(port: int = API_PORT) -> str:
+    """127.0.0.1:`port` when it is free, otherwise a free port."""
+    with socket.socket() as sock:
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return f"{LOOPBACK}:{free_port()}"
+    return f"{LOOPBACK}:{port}"
+
+
+def write_env_file(workdir: Path, url: str, token: str) -> Path:
+    """The env file `aedfleet alerts` reads from the checkout (mode 0600)."""
+    path = workdir / ENV_FILE
+    workdir.mkdir(parents=True, exist_ok=True)
+    write_private(path, env_text(url, token).encode())
+    return path
 
 
 class Demo:
@@ -38,100 +69,198 @@ class Demo:
         services: LocalServices,
         workdir: Path,
         cabinets: list[Cabinet],
-        http: dict[str, str] | None = None,
+        http: dict[str, Any],
+        pace: Pace,
     ) -> None:
         self.workdir = workdir
         self.cabinets = cabinets
+        self.pace = pace
+        self.library = load_library()
+        self.the = cast(cabinets)
+        self.clock = SimClock()
+        # each demo tells its day afresh: no alert, cabinet state or SMS of an earlier one
+        shutil.rmtree(workdir / "state", ignore_errors=True)
+        (workdir / "sms-outbox.txt").unlink(missing_ok=True)
         inventory = workdir / "inventory.csv"
         write_inventory(inventory, cabinets)
-        config = collector_config(
-            services, workdir, inventory, "demo-collector",
-            http=http, heartbeat_s=60, repeat_critical_s=60, opened_clear_s=5,
-        )  # fmt: skip
-        self.collector = Collector(config, {c.id: c for c in cabinets})
-        library = load_library()
-        clock = SimClock()
-        plan = plan_fleet(len(cabinets), [], library, seed=DEMO_SEED,
-                          start_date=datetime.date.today())  # fmt: skip
-        # the demo's own inventory, each cabinet playing a normal day
+        config = collector_config_for(services, workdir, inventory, http, pace)
+        self.collector = Collector(config, {c.id: c for c in cabinets}, self.clock.now_ms)
+        self.start_date = datetime.date.today()
+        plan = plan_fleet(len(cabinets), [], self.library, seed=DEMO_SEED,
+                          start_date=self.start_date)  # fmt: skip
+        # the demo's own inventory, each cabinet playing a normal day until its beat
         plan = [p._replace(cabinet=c) for p, c in zip(plan, cabinets, strict=True)]
         self.fleet = FleetRunner(plan, broker_url=services.mosquitto.url,
-                                 password_of=services.mosquitto.password, clock=clock,
+                                 password_of=services.mosquitto.password, clock=self.clock,
                                  workdir=workdir, telemetry_s=60)  # fmt: skip
-        self.emergency = self.fleet.cabinets[cabinets[0].id]  # People's Hospital, Bincheng
-        self.started = time.monotonic()
-        self.story: list[str] = []
+        self.fleet.cabinets[self.the.night.id].config["telemetry_s"] = NIGHT_TELEMETRY_S
+        self.texts = beat_texts(self.the, pace, self._pads_days())
+        self.started = time.monotonic()  # again once the fleet is up: the story starts there
+        self.beats: list[str] = []
+        self.watched: dict[str, Any] | None = None  # the emergency's opened alert, last seen
+        self.watched_resolved = False
+        self.outbox = workdir / "sms-outbox.txt"
 
-    async def run(self, stop: asyncio.Event, *, emergency_after_s: float) -> None:
+    def _pads_days(self) -> int:
+        return self.library["pads_expiring"].pads_expire_in_days or 20
+
+    async def run(self, stop: asyncio.Event, console: Console | None = None) -> None:
         collector = asyncio.create_task(self.collector.run(stop))
         await asyncio.wait_for(self.collector.subscribed(), 30)
         await self.fleet.start()
-        script = asyncio.create_task(self._emergency(emergency_after_s))
-        with Live(self.view(), refresh_per_second=2, transient=False) as live:
-            while not stop.is_set():
-                live.update(self.view())
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), 1)
-        script.cancel()
-        await self.fleet.stop()
-        await collector
+        self.started = time.monotonic()
+        story = asyncio.create_task(self._story())
+        console = console or Console()
+        try:
+            with Live(console=console, auto_refresh=False, vertical_overflow="crop",
+                      get_renderable=lambda: self.view(console)) as live:  # fmt: skip
+                while not stop.is_set():
+                    live.refresh()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), 0.5)
+        finally:
+            story.cancel()
+            await asyncio.gather(story, return_exceptions=True)
+            await self.fleet.stop()
+            stop.set()
+            await collector
 
-    async def _emergency(self, after_s: float) -> None:
-        cabinet = self.emergency
-        await asyncio.sleep(after_s)
-        self.story.append(f"{self._clock()} bystander opens {cabinet.cabinet_id} and takes the AED")
-        cabinet.set("door", True)
-        await asyncio.sleep(2)
-        cabinet.set("aed", False)
-        await asyncio.sleep(10)
-        cabinet.set("door", False)
-        await asyncio.sleep(40)  # 40 minutes in the real world, 40 seconds here
-        self.story.append(f"{self._clock()} the AED is brought back; pads must be replaced")
-        cabinet.set("door", True)
-        await asyncio.sleep(2)
-        cabinet.set("aed", True)
-        await asyncio.sleep(2)
-        cabinet.set("door", False)
+    # --- the story -------------------------------------------------------------------------
 
-    def _clock(self) -> str:
+    def _beat(self, name: str) -> None:
+        self.beats.append(f"{self._elapsed()} {self.texts[name]}")
+
+    async def _at(self, real_s: float) -> None:
+        """Wait until the demo is `real_s` old."""
+        await asyncio.sleep(max(0.0, self.started + real_s - time.monotonic()))
+
+    async def _story(self) -> None:
+        try:
+            await self._beats()
+        except Exception as error:  # the fleet and the collector go on; the visitor is told
+            log.exception("the demo's story stopped")
+            self.beats.append(f"{self._elapsed()} the story stopped: {error!a} (collector.log)")
+
+    async def _beats(self) -> None:
+        pace = self.pace
+        self._beat("morning")
+        await self._at(pace.pads_at_s)
+        await self._pads()
+        await self._at(pace.emergency_at_s)
+        await self._emergency()
+        await asyncio.sleep(pace.gap_s)
+        await self._offline()
+        await asyncio.sleep(pace.gap_s)
+        await self._cold_night()
+        self._beat("end")
+
+    async def _pads(self) -> None:
+        """An AED swapped for a loan one: the cabinet restarts with the new pads' date."""
+        self._beat("pads")
+        cabinet = self.fleet.cabinets[self.the.pads.id]
+        await cabinet.stop()
+        expiry = self.start_date + datetime.timedelta(days=self._pads_days())
+        cabinet.config["pad_exp"] = expiry.isoformat()
+        cabinet.start()
+
+    async def _emergency(self) -> None:
+        cabinet = self.fleet.cabinets[self.the.emergency.id]
+        self._beat("emergency")
+        started = time.monotonic()
+        for at_s, action in emergency_steps(self.library["emergency_opening"],
+                                            self.pace.emergency_scale):  # fmt: skip
+            await asyncio.sleep(max(0.0, started + at_s - time.monotonic()))
+            if (action.name, action.value) == ("aed", True):
+                self._beat("returned")
+            await cabinet.apply(action, "")
+
+    async def _offline(self) -> None:
+        cabinet = self.fleet.cabinets[self.the.offline.id]
+        self._beat("offline")
+        await cabinet.stop()  # no DISCONNECT: the broker publishes the last will
+        if await self._until(lambda: self._alert_state(cabinet.cabinet_id, "offline") == "firing"):
+            self._beat("offline_alert")
+        await asyncio.sleep(self.pace.offline_for_s)
+        self._beat("recovered")
+        cabinet.start()
+        await self._until(
+            lambda: self._alert_state(cabinet.cabinet_id, "offline") in (None, "resolved")
+        )
+
+    def _alert_state(self, cabinet_id: str, rule: str) -> str | None:
+        alert = self.collector.alerting.engine.alerts.get((cabinet_id, rule))
+        return alert.state if alert is not None else None
+
+    async def _until(self, done: Callable[[], bool], within_s: float = STEP_WAIT_S) -> bool:
+        """Whether `done` came true in time (the story goes on either way)."""
+        deadline = time.monotonic() + within_s
+        while not done():
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.2)
+        return True
+
+    async def _cold_night(self) -> None:
+        """The cold_night scenario on its cabinet, the clock running fast until it is over."""
+        scenario = self.library["cold_night"]
+        cabinet = self.fleet.cabinets[self.the.night.id]
+        self._beat("night")
+        self.clock.set_speed(self.pace.night_speed)
+        try:
+            begin = self.clock.elapsed_ms()
+            for action in timeline(scenario):
+                await self.clock.sleep_until(begin + action.at_ms)
+                await cabinet.apply(action, "")
+            await self.clock.sleep_until(begin + scenario.duration_ms)
+        finally:
+            self.clock.set_speed(1)
+        self._beat("dawn")
+
+    # --- the view --------------------------------------------------------------------------
+
+    def _elapsed(self) -> str:
         elapsed = int(time.monotonic() - self.started)
         return f"+{elapsed // 60:02d}:{elapsed % 60:02d}"
 
-    def view(self) -> Group:
+    def snapshot(self) -> Snapshot:
         readiness = self.collector.alerting.readiness()
-        by_district: dict[str, Counter[str]] = {}
+        districts: dict[str, Counter[str]] = {}
         for cabinet in self.cabinets:
             state = readiness.get(cabinet.id, {"state": "offline"})["state"]
-            by_district.setdefault(cabinet.district, Counter())[state] += 1
-        table = Table(title=f"AED readiness by district  {self._clock()}")
-        table.add_column("district")
-        for state in STATES:
-            table.add_column(state, justify="right", style=COLOURS[state])
-        total: Counter[str] = Counter()
-        for district, counts in sorted(by_district.items()):
-            table.add_row(district, *(str(counts[s]) for s in STATES))
-            total += counts
-        ready = 100 * total["available"] / max(1, len(self.cabinets))
-        table.add_row(f"fleet ({ready:.0f} % ready)", *(str(total[s]) for s in STATES),
-                      style="bold")  # fmt: skip
-        alerts = Table(title="active alerts")
-        for column in ("severity", "state", "cabinet", "alert"):
-            alerts.add_column(column)
-        for alert in self.collector.alerting.active():
-            alerts.add_row(alert["severity"], alert["state"], alert["cabinet_id"], alert["summary"])
-        outbox = self.workdir / "sms-outbox.txt"
-        sms = outbox.read_text(encoding="utf-8").splitlines()[-6:] if outbox.exists() else []
-        sms_table = Table(title="SMS that would go out (the demo's local outbox, nothing is sent)")
-        sms_table.add_column("message")
-        for line in sms or ["(none yet)"]:
-            sms_table.add_row(line)
-        story = Table(title="what happens")
-        story.add_column("")
-        for line in self.story or [
-            f"an emergency opening is scheduled; {self.emergency.cabinet_id}"
-        ]:
-            story.add_row(line)
-        return Group(table, alerts, sms_table, story)
+            districts.setdefault(cabinet.district, Counter())[state] += 1
+        alerts = self.collector.alerting.active()
+        watched = next((a for a in alerts if (a["cabinet_id"], a["rule"]) ==
+                        (self.the.emergency.id, "opened")), None)  # fmt: skip
+        if watched is not None:
+            self.watched, self.watched_resolved = watched, False
+        elif self.watched is not None:
+            self.watched_resolved = True
+        act = act_lines(self.watched, cabinet=self.the.emergency.id, rule="opened",
+                        repeat_s=self.pace.repeat_s, resolved=self.watched_resolved)  # fmt: skip
+        speed = f" x{self.clock.speed:g}" if self.clock.speed != 1 else ""
+        return Snapshot(self._elapsed(), clock_text(self.clock.now_ms()) + speed, districts,
+                        self.beats, act, alerts, self._sms())  # fmt: skip
+
+    def _sms(self) -> list[str]:
+        if not self.outbox.exists():
+            return []
+        return self.outbox.read_text(encoding="utf-8", errors="replace").splitlines()[-SMS_KEPT:]
+
+    def view(self, console: Console) -> Group:
+        width, height = console.size
+        return Group(*render(self.snapshot(), width, height))
+
+
+def collector_config_for(
+    services: LocalServices, workdir: Path, inventory: Path, http: dict[str, Any], pace: Pace
+) -> CollectorConfig:
+    # heartbeats an hour apart: the fleet's minute-apart telemetry stays in time through the
+    # cold night's fast clock; a lost cabinet is found by its last will, not by silence
+    return collector_config(
+        services, workdir, inventory, "demo-collector", http=http, heartbeat_s=3600,
+        repeat_critical_s=pace.repeat_s, opened_clear_s=5, offline_hold_s=pace.offline_hold_s,
+        broker_grace_s=max(5, pace.offline_hold_s),
+    )  # fmt: skip
 
 
 def run_demo(
@@ -139,8 +268,8 @@ def run_demo(
     workdir: Path,
     cabinets: list[Cabinet],
     *,
-    emergency_after_s: float = 120,
-    http: dict[str, str] | None = None,
+    http: dict[str, Any],
+    pace: Pace,
 ) -> None:
     """Run until Ctrl-C or SIGTERM; everything started here is stopped before returning.
     `http`: the collector's [http] section (listen address and API token)."""
@@ -154,7 +283,7 @@ def run_demo(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        demo = Demo(services, workdir, cabinets, http)
-        await demo.run(stop, emergency_after_s=emergency_after_s)
+        demo = Demo(services, workdir, cabinets, http, pace)
+        await demo.run(stop)
 
     asyncio.run(main())

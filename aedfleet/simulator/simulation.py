@@ -94,7 +94,7 @@ def collector_config(
     inventory: Path,
     client_id: str,
     *,
-    http: dict[str, str] | None = None,
+    http: dict[str, Any] | None = None,
     **alerts: Any,
 ) -> CollectorConfig:
     """The collector as a programme would run it, against the project's own services, with

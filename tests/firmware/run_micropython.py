@@ -10,6 +10,7 @@ MODULES = (
     "test_fw_outbox",
     "test_fw_config",
     "test_fw_inputs",
+    "test_fw_ota",
 )
 
 passed = 0

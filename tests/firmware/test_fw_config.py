@@ -68,3 +68,10 @@ def test_a_config_file_that_is_no_object_is_refused():
         assert "object" in str(error)
         return
     raise AssertionError("a [] config file was accepted")
+
+
+def test_the_release_key_must_be_an_ed25519_public_key():
+    assert config.merge(dict(_base(), ota_key="A" * 43 + "="))["ota_key"].endswith("=")
+    assert "ota_key" in _error(dict(_base(), ota_key="not a key"))
+    assert "ota_key" in _error(dict(_base(), ota_key="*" * 43 + "="))
+    assert "ota_key" in _error(dict(_base(), ota_key=32))

@@ -28,6 +28,14 @@ class SimulatedFleet(NamedTuple):
     shown: str  # what `aedfleet simulate` printed
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test of the simulated fleet waits for its verdict, which measures whether the machine
+    kept up: it runs with the serial tests, alone (see the Makefile)."""
+    for item in items:
+        if "simulated_fleet" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.serial)
+
+
 @pytest.fixture(scope="session")
 def simulated_fleet(tmp_path_factory: pytest.TempPathFactory) -> SimulatedFleet:
     workdir = tmp_path_factory.mktemp("simulation") / "sim"

@@ -11,6 +11,8 @@ import pytest
 from aedfleet.simulator.clock import Moment, SimClock
 from tests.support.harness import until
 
+pytestmark = pytest.mark.serial
+
 START = 1_764_547_200_000
 
 

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from aedfleet.simulator.simulation import LAG_LIMIT_S, Load, simulate
 
-pytestmark = [pytest.mark.slow, pytest.mark.services]
+pytestmark = [pytest.mark.slow, pytest.mark.services, pytest.mark.serial]
 
 
 def holding_the_loop(block_s: float, every_s: float) -> Load:

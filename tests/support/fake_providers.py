@@ -121,8 +121,18 @@ class FakeTwilio(FakeProvider):
                 {"to": form["To"], "body": form["Body"]}, {"sid": f"SM{len(self.requests):032d}"}
             )
 
+        async def account(request: web.Request) -> web.Response:
+            """GET /2010-04-01/Accounts/{AccountSid}.json: fetch the account, sends nothing;
+            401 (error 20003) for a wrong SID or token."""
+            expected = base64.b64encode(f"{TWILIO_SID}:{TWILIO_TOKEN}".encode()).decode()
+            if (request.match_info["sid"] != TWILIO_SID
+                    or request.headers.get("Authorization") != f"Basic {expected}"):  # fmt: skip
+                return web.json_response({"code": 20003, "message": "Authenticate"}, status=401)
+            return web.json_response({"sid": TWILIO_SID, "status": "active"})
+
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", messages)
+        app.router.add_get("/2010-04-01/Accounts/{sid}.json", account)
         return app
 
 
@@ -160,6 +170,8 @@ class FakeAliyun(FakeProvider):
     def app(self) -> web.Application:
         async def send_sms(request: web.Request) -> web.Response:
             query = dict(request.query)
+            if query.get("Action") == "QuerySmsSign":
+                return self._query_sign(query)
             missing = [name for name in self.REQUIRED if name not in query]
             if missing:
                 return self._reject(f"missing parameters {missing}")
@@ -198,3 +210,23 @@ class FakeAliyun(FakeProvider):
         app = web.Application()
         app.router.add_get("/", send_sms)
         return app
+
+    QUERY_SIGN_REQUIRED = (
+        "AccessKeyId", "Action", "Format", "RegionId", "SignName", "SignatureMethod",
+        "SignatureNonce", "SignatureVersion", "Timestamp", "Version", "Signature",
+    )  # fmt: skip
+
+    def _query_sign(self, query: dict[str, str]) -> web.Response:
+        """QuerySmsSign (2017-05-25): a signature's review status, SignStatus 1 = approved;
+        sends nothing. A wrong key answers InvalidAccessKeyId.NotFound or
+        SignatureDoesNotMatch, as the API's error codes say."""
+        missing = [name for name in self.QUERY_SIGN_REQUIRED if name not in query]
+        if missing or query["Version"] != "2017-05-25":
+            return self._reject(f"missing parameters {missing} or Version")
+        if query["AccessKeyId"] != ALIYUN_KEY_ID:
+            return web.json_response({"Code": "InvalidAccessKeyId.NotFound",
+                                      "Message": "Specified access key is not found."})  # fmt: skip
+        signature = query.pop("Signature")
+        if signature != aliyun_signature(query, ALIYUN_SECRET):
+            return web.json_response({"Code": "SignatureDoesNotMatch", "Message": "x"})
+        return web.json_response({"Code": "OK", "SignName": query["SignName"], "SignStatus": 1})

@@ -21,14 +21,18 @@ from aedfleet.dashboards.targets import DATASOURCE, Query
 THIS_CABINET: Final = '"cabinet" =~ /^$cabinet$/ AND $timeFilter'
 
 
-def _trend(title: str, influxql: str, unit: str, config: board.ThresholdsConfig) -> Sized:
-    return Sized(
+def _trend(title: str, influxql: str, unit: str, config: board.ThresholdsConfig,
+           *older: str) -> Sized:  # fmt: skip
+    """`older`: queries for the time before the raw data's retention (the aggregates)."""
+    panel = (
         timeseries.Panel().datasource(DATASOURCE).title(title).unit(unit).thresholds(config)
         .thresholds_style(common_builders.GraphThresholdsStyleConfig()
                           .mode(common.GraphTresholdsStyleMode.LINE_AND_AREA))
-        .with_target(Query(influxql, alias=title)),
-        12, 8,
+        .with_target(Query(influxql, alias=title))
     )  # fmt: skip
+    for ref_id, query in zip("BCDE", older, strict=False):
+        panel = panel.with_target(Query(query, ref_id=ref_id, alias=title))
+    return Sized(panel, 12, 8)
 
 
 PICKER: Final = ('SELECT "label" FROM "cabinet_state" WHERE "district" =~ /^$district$/ AND '
@@ -62,6 +66,14 @@ def cabinet_detail(s: Site) -> board.Dashboard:
     def reading(field: str) -> str:
         return (f'SELECT mean("{field}") FROM "telemetry" WHERE {THIS_CABINET} '
                 "GROUP BY time($__interval) fill(none)")  # fmt: skip
+
+    def aggregated(field: str) -> tuple[str, ...]:
+        """The same reading beyond the raw retention, from the hourly means kept forever."""
+        if s.aggregate is None:
+            return ()
+        return (f'SELECT mean("{field}") FROM "forever"."telemetry_{s.aggregate}" WHERE '
+                f"{THIS_CABINET} AND time < now() - {s.raw_retention} "
+                "GROUP BY time($__interval) fill(none)",)  # fmt: skip
 
     def device(field: str) -> str:
         return (f'SELECT last("{field}") FROM "device" WHERE {THIS_CABINET} '
@@ -117,9 +129,12 @@ def cabinet_detail(s: Site) -> board.Dashboard:
     return place(dashboard, [
         [Sized(readiness, 6, 6), Sized(last_seen, 6, 6), Sized(where, 12, 6)],
         [Sized(switches, 24, 6)],
-        [_trend("Backup battery", reading("batt_v"), "volt", site.battery_v(a)),
-         _trend("Temperature", reading("temp_c"), "celsius", site.temperature_c(a))],
-        [_trend("Wi-Fi signal", reading("rssi_dbm"), "dBm", site.rssi_dbm(a)),
+        [_trend("Backup battery", reading("batt_v"), "volt", site.battery_v(a),
+                *aggregated("batt_v")),
+         _trend("Temperature", reading("temp_c"), "celsius", site.temperature_c(a),
+                *aggregated("temp_c"))],
+        [_trend("Wi-Fi signal", reading("rssi_dbm"), "dBm", site.rssi_dbm(a),
+                *aggregated("rssi_dbm")),
          Sized(alerts, 12, 8)],
         [Sized(timeseries.Panel().datasource(DATASOURCE).title("Heater")
                .with_target(Query(device("heater"), alias="heater on")), 8, 8),

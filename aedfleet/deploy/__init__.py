@@ -1,0 +1,1 @@
+"""A production deployment on one Debian server: the folder `aedfleet deploy` writes."""
