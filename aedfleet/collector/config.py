@@ -53,7 +53,8 @@ class MqttConfig(_Section, frozen=True):
     shared_group: str = ""
     # the nodes of a broker cluster (docs/ha.md), tried in turn; when given, `url` is unused
     urls: list[str] = msgspec.field(default_factory=list)
-    # CONNECT to CONNACK (and the TCP connect): a cluster electing a leader can take 4 s
+    # CONNECT to CONNACK (and the TCP connect): a cluster electing a stream leader answers
+    # late (NATS: up to 4 s, then it closes); a shorter wait gives up on a node about to accept
     connect_timeout_s: Annotated[float, msgspec.Meta(ge=8.0)] = 10.0
 
     def brokers(self) -> list[str]:

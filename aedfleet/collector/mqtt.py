@@ -36,9 +36,6 @@ log = logging.getLogger(__name__)
 READ_CHUNK: Final = 65_536
 MIN_BACKOFF_S: Final = 0.5
 MAX_BACKOFF_S: Final = 30.0
-# a cluster electing a stream leader answers CONNECT after several seconds (NATS: up to 4 s,
-# then it closes): a shorter wait would give up on a node that was about to accept
-MIN_CONNECT_TIMEOUT_S: Final = 8.0
 REFUSALS: Final = ("refused", "subscription_refused")
 FORESEEN: Final = ("closed", "timeout", "protocol_error", "network", *REFUSALS)
 
