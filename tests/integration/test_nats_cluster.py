@@ -233,11 +233,17 @@ def stream_leader(cluster: NatsCluster, stream: str) -> int:
 
 
 def stored_seqs(influx: str, database: str) -> list[int]:
-    return sorted(int(row["seq"]) for row in query(influx, database, 'SELECT "seq" FROM telemetry'))
+    """The seq of every stored telemetry point and door event (one seq space: the stream's)."""
+    return sorted(
+        int(row["seq"])
+        for measurement in ("telemetry", "event")
+        for row in query(influx, database, f'SELECT "seq" FROM "{measurement}"')
+    )
 
 
 class SteadyStream:
-    """A fleet writer publishing telemetry QoS 1 at a steady pace until stopped; which
+    """A fleet writer publishing telemetry QoS 1 at a steady pace until stopped, every tenth
+    message a door opening (the collector's other connection carries those); which
     messages the broker PUBACKed is recorded (paho resends what was not, on reconnect)."""
 
     def __init__(self, cluster: NatsCluster, node: int, per_second: float) -> None:
@@ -252,9 +258,15 @@ class SteadyStream:
         start_ms = int(time.time() * 1000) - 3_600_000
         seq = 0
         while not self._stop.is_set():
-            cabinet = IDS[seq % len(IDS)]
-            payload = telemetry_payload(cabinet, seq, start_ms + seq * 10)
-            self.infos.append(self.paho.publish(topic_for(cabinet, "telemetry"), payload, qos=1))
+            cabinet, ts_ms = IDS[seq % len(IDS)], start_ms + seq * 10
+            if seq % 10 == 5:
+                topic = topic_for(cabinet, "event")
+                payload = (f'{{"v":1,"id":"{cabinet}","seq":{seq},"ts":{ts_ms},"sync":true,'
+                           '"ev":"door_open"}').encode()  # fmt: skip
+            else:
+                topic = topic_for(cabinet, "telemetry")
+                payload = telemetry_payload(cabinet, seq, ts_ms)
+            self.infos.append(self.paho.publish(topic, payload, qos=1))
             seq += 1
             self._stop.wait(self._interval_s)  # the pace of a fleet, not a wait for a result
 
