@@ -39,7 +39,7 @@ async def reading(
     received: Received = []
     async with FakeBroker(*scripts).running() as broker:
         source = MqttSource(
-            name="events", url=broker.url, client_id="collector-events",
+            name="events", urls=[broker.url], client_id="collector-events",
             subscriptions=["aed/v1/+/event", "aed/v1/+/status"],
             handler=lambda topic, payload, token: received.append((topic, payload, token)),
             min_backoff_s=0.01, **options,  # type: ignore[arg-type]
@@ -274,7 +274,7 @@ async def test_a_pause_for_backpressure_longer_than_the_keepalive_keeps_the_sess
 
     async with FakeBroker().running() as broker:
         source = MqttSource(
-            name="telemetry", url=broker.url, client_id="c", subscriptions=["aed/v1/+/event"],
+            name="telemetry", urls=[broker.url], client_id="c", subscriptions=["aed/v1/+/event"],
             handler=handler, room=wait_for_room, keepalive_s=1, min_backoff_s=0.01,
         )  # fmt: skip
         task = asyncio.create_task(source.run())

@@ -51,6 +51,14 @@ class MqttConfig(_Section, frozen=True):
     keepalive_s: _Positive = 30
     # "$share/<group>/" to run several collectors that split the fleet's messages
     shared_group: str = ""
+    # the nodes of a broker cluster (docs/ha.md), tried in turn; when given, `url` is unused
+    urls: list[str] = msgspec.field(default_factory=list)
+    # CONNECT to CONNACK (and the TCP connect): a cluster electing a stream leader answers
+    # late (NATS: up to 4 s, then it closes); a shorter wait gives up on a node about to accept
+    connect_timeout_s: Annotated[float, msgspec.Meta(ge=8.0)] = 10.0
+
+    def brokers(self) -> list[str]:
+        return self.urls or [self.url]
 
     def identities(self) -> tuple[Identity, Identity]:
         """The telemetry connection's and the events connection's client id and account."""

@@ -9,6 +9,11 @@ PUBACKs of a stored batch in one write (the caller acknowledges batches in the o
 messages came: MQTT 3.1.1 §4.6). Acknowledgement tokens carry the connection generation:
 after a reconnect the broker resends whatever was not acknowledged, so a token from an older
 connection is never sent.
+
+A source may know several brokers (the nodes of a cluster: docs/ha.md). It stays on one while
+it can; when a connection ends it moves to the next, retrying a whole round with capped
+backoff. A node in the middle of a leader election may close before CONNACK or answer a
+SUBSCRIBE with 0x80: both end the connection and the next node is tried.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import logging
 import random
 import ssl
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Final, NamedTuple
 from urllib.parse import urlsplit
 
@@ -105,7 +110,7 @@ class MqttSource:
         self,
         *,
         name: str,
-        url: str,
+        urls: Sequence[str],
         client_id: str,
         subscriptions: list[str],
         handler: MessageHandler,
@@ -119,7 +124,10 @@ class MqttSource:
         min_backoff_s: float = MIN_BACKOFF_S,
     ) -> None:
         self.name = name
-        self._address = parse_broker_url(url)
+        if not urls:
+            raise ValueError("a broker source needs at least one broker URL")
+        self.brokers = [parse_broker_url(url) for url in urls]
+        self.address = self.brokers[0]  # the broker in use, or the next one tried
         self._client_id = client_id
         self._subscriptions = subscriptions
         self._handler = handler
@@ -131,7 +139,7 @@ class MqttSource:
         self._max_packet_bytes = max_packet_bytes
         self._min_backoff_s = min_backoff_s
         self._ssl: ssl.SSLContext | None = None
-        if self._address.tls:
+        if any(address.tls for address in self.brokers):
             self._ssl = ssl.create_default_context(cafile=ca_file or None)
         self._writer: asyncio.StreamWriter | None = None
         self._generation = 0
@@ -148,12 +156,15 @@ class MqttSource:
 
     async def run(self) -> None:
         """Stay connected until cancelled, reconnecting with capped backoff and jitter. Any
-        end of a connection, whatever raised it, is logged, counted and retried."""
+        end of a connection, whatever raised it, is logged, counted and retried on the next
+        broker of the list; the backoff grows only when a whole round has failed."""
         backoff_s = self._min_backoff_s
+        failed = 0  # connections that ended since the last one that got its SUBACK
+        index = 0
         while True:
+            self.address = self.brokers[index]
             try:
-                await self._session()
-                backoff_s = self._min_backoff_s
+                await self._session(self.address)
             except Exception as error:  # a reader must never end for good
                 reason = _reason(error)
                 self.failures[reason] += 1
@@ -161,22 +172,30 @@ class MqttSource:
                 # a bug (with its traceback); the rest are the network's and pass
                 foreseen = reason in FORESEEN
                 level = logging.ERROR if reason in REFUSALS or not foreseen else logging.WARNING
+                if self.subscribed.is_set():  # it had worked: a fresh round, a fresh backoff
+                    failed, backoff_s = 0, self._min_backoff_s
+                index = (index + 1) % len(self.brokers)
                 log.log(
-                    level, "%s broker connection: %s: %s; retrying in %.1f s",
-                    self.name, reason, printable(str(error).encode(), 200), backoff_s,
-                    exc_info=not foreseen,
+                    level, "%s broker connection to %s:%s: %s: %s; trying %s:%s in %.1f s",
+                    self.name, self.address.host, self.address.port, reason,
+                    printable(str(error).encode(), 200), self.brokers[index].host,
+                    self.brokers[index].port, backoff_s, exc_info=not foreseen,
                 )  # fmt: skip
             finally:
                 self.connected.clear()
                 self.subscribed.clear()
                 await self._close()
             await asyncio.sleep(backoff_s * random.uniform(0.8, 1.2))
-            backoff_s = min(MAX_BACKOFF_S, backoff_s * 2)
+            failed += 1
+            if failed % len(self.brokers) == 0:
+                backoff_s = min(MAX_BACKOFF_S, backoff_s * 2)
 
-    async def _session(self) -> None:
-        host, port, _tls = self._address
+    async def _session(self, address: BrokerAddress) -> None:
+        host, port, tls = address
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(host, port, ssl=self._ssl, limit=4 * READ_CHUNK),
+            asyncio.open_connection(
+                host, port, ssl=self._ssl if tls else None, limit=4 * READ_CHUNK
+            ),
             self._connect_timeout_s,
         )
         self._writer = writer

@@ -174,6 +174,7 @@ class Collector:
         return {
             "mqtt_connected": self.sources.up(),
             "sources": self.sources.connected(),
+            "brokers": self.sources.brokers(),
             "influx": "down" if self.sink.influx_down else "ok",
             "queue_depth": self._batcher.pending,
             "spool_batches": len(spool),

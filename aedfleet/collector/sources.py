@@ -25,7 +25,7 @@ class Sources:
         def source(name: str, who: Identity, kinds: tuple[str, ...]) -> MqttSource:
             return MqttSource(
                 name=name,
-                url=mqtt.url,
+                urls=mqtt.brokers(),
                 client_id=who.client_id,
                 subscriptions=[mqtt.shared_group + subscription(k, mqtt.prefix) for k in kinds],
                 handler=handler,
@@ -34,6 +34,7 @@ class Sources:
                 password=mqtt.password,
                 ca_file=mqtt.ca_file,
                 keepalive_s=mqtt.keepalive_s,
+                connect_timeout_s=mqtt.connect_timeout_s,
             )
 
         telemetry, events = mqtt.identities()
@@ -56,6 +57,10 @@ class Sources:
 
     def connected(self) -> dict[str, bool]:
         return {source.name: source.connected.is_set() for source in self.both}
+
+    def brokers(self) -> dict[str, str]:
+        """The broker (host:port) each connection is on, or is trying next."""
+        return {source.name: f"{source.address.host}:{source.address.port}" for source in self.both}
 
     async def stop(self) -> None:
         await self.telemetry.stop()
