@@ -91,13 +91,15 @@ class CoverageWatch:
         return None if alert is None else _transition(alert, now_ms)
 
     def open_alerts(self) -> list[dict[str, object]]:
-        """The open coverage_lost alerts, shaped as the engine's (GET /alerts)."""
+        """The open coverage_lost alerts, shaped as the engine's (GET /alerts, the demo's
+        view); never repeated, and the time of an acknowledgement is not kept."""
         acked = self.place_alerts.acked_by
         return [
-            {"cabinet_id": place.id, "rule": RULE, "severity": SEVERITY,
-             "state": "acknowledged" if place.id in acked else "firing",
+            {"cabinet_id": place.id, "rule": RULE,
+             "state": "acknowledged" if place.id in acked else "firing", "severity": SEVERITY,
              "summary": lost_text(self.tracker, self._numbers[place.id]), "since_ms": since,
-             "acked_by": acked.get(place.id, "")}
+             "changed_ms": since, "last_notified_ms": since, "repeats": 0, "stage": 0,
+             "clear_since_ms": 0, "acked_by": acked.get(place.id, "")}
             for place, since in self.lost()
         ]  # fmt: skip
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from aedfleet.alerts.engine import Alert
 from aedfleet.alerts.migrations import CURRENT
 from aedfleet.alerts.store import AlertStore, OpenPlace
 from aedfleet.coverage.tracker import CoverageTracker
@@ -82,3 +83,12 @@ def test_a_place_alert_is_acknowledged_once_and_the_ack_outlives_a_restart() -> 
     after.restore("mall_square", NOON + 1000, "ops")
     assert after.open_alerts()[0]["state"] == "acknowledged"
     assert after.acknowledge("mall_square", "ops", NOON + 4000) is None
+
+
+def test_a_listed_place_alert_has_every_field_of_an_engine_alert() -> None:
+    states = {"mall": "offline", "station": "available"}
+    watch = _watch()
+    watch.update(["station"], lambda c: (states[c], ""), NOON)
+    watch.restore("mall_square", NOON, "")
+    [listed] = watch.open_alerts()
+    assert set(listed) == set(Alert.__struct_fields__)
