@@ -68,7 +68,7 @@ class Firmware:
         package = self._package()
         sys.modules[qualified] = module
         try:
-            exec(compile(source, str(path), "exec"), module.__dict__)  # noqa: S102 - firmware
+            exec(compile(source, str(path), "exec"), module.__dict__)  # firmware code
         except BaseException:
             del sys.modules[qualified]
             raise

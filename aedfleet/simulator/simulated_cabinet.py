@@ -152,7 +152,7 @@ class SimulatedCabinet:
                 return
             except BoardReset:
                 self._line("board: reset")
-            except Exception as error:  # noqa: BLE001 - a bug ends in a reset, as on the board
+            except Exception as error:  # a bug ends in a reset, as on the board
                 self._line(f"FATAL: {error!r}")
                 if self._on_trial:
                     state = slots.load(self._data)

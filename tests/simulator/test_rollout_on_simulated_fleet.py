@@ -23,6 +23,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from aedfleet.broker.accounts import OPERATOR_USER
+from aedfleet.firmware_release import Release
 from aedfleet.rollout import driver, plan
 from aedfleet.rollout.store import RolloutStore
 from aedfleet.services import Mosquitto
@@ -73,14 +74,14 @@ async def until(predicate: Callable[[], bool], what: str) -> None:
         await asyncio.sleep(0.1)
 
 
-async def drive(rollout: plan.Rollout, release: object, mosquitto: Mosquitto,
+async def drive(rollout: plan.Rollout, release: Release, mosquitto: Mosquitto,
                 state_dir: Path) -> plan.Rollout:  # fmt: skip
     broker = driver.Broker(
         mosquitto.host, mosquitto.port, OPERATOR_USER, mosquitto.password(OPERATOR_USER)
     )
     store = RolloutStore(state_dir)
     try:
-        run = driver.Driver(rollout, release, store, broker, log=lambda _line: None)  # type: ignore[arg-type]
+        run = driver.Driver(rollout, release, store, broker, log=lambda _line: None)
         return await run.run(tick_s=0.25, settle_s=1.0)
     finally:
         store.close()
