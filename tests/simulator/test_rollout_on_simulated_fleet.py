@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from aedfleet.broker.accounts import OPERATOR_USER
 from aedfleet.firmware_release import Release
+from aedfleet.firmware_tools import FIRMWARE_DIR
 from aedfleet.rollout import driver, plan
 from aedfleet.rollout.store import RolloutStore
 from aedfleet.services import Mosquitto
@@ -152,6 +153,10 @@ async def rollouts(mosquitto: Mosquitto, workdir: Path) -> None:
         await until(lambda: all(running(c) == "2.0.0" for c in fleet.values()),
                     "the whole fleet on 2.0.0")  # fmt: skip
         assert finished.versions() == {"2.0.0": COUNT}
+        # one loaded copy per version installed (1.0.1, 2.0.0), no bare firmware module
+        copies = {m for m in sys.modules if m.startswith(f"{firmware.PACKAGE}_") and "." not in m}
+        assert len(copies) == 2
+        assert not {p.stem for p in FIRMWARE_DIR.glob("*.py")} & set(sys.modules)
     finally:
         await asyncio.gather(*(c.stop() for c in fleet.values()))
 
