@@ -14,6 +14,7 @@ import aiohttp
 import msgspec
 
 from aedfleet.alerts.engine import OPEN_KINDS, OPEN_STATES, AlertEngine, Silence
+from aedfleet.alerts.firmware_points import FirmwarePoints
 from aedfleet.alerts.rules import RULES
 from aedfleet.alerts.snapshot import Snapshots
 from aedfleet.alerts.store import AlertStore
@@ -151,6 +152,7 @@ class Alerting:
         self._readiness: dict[str, tuple[str, str]] = {}
         self._readiness_written_ms = 0
         self.snapshots = Snapshots(self.engine, inventory, encoder)
+        self.firmware = FirmwarePoints(self.engine, encoder)  # the fleet's versions over time
         self.coverage = _coverage_watch(config, inventory, clock())
         if self.coverage is not None:
             for place_id, open_place in self.store.open_places().items():
@@ -214,7 +216,8 @@ class Alerting:
                         await asyncio.sleep(0)
                 for chunk in _chunks(list(targets)):
                     self._write_readiness(chunk, now, force=due)
-                    for line in self.snapshots.lines(chunk, now, force=due):
+                    snapshots = self.snapshots.lines(chunk, now, force=due)
+                    for line in snapshots + self.firmware.lines(chunk, now, force=due):
                         self._write_line(line)
                     await asyncio.sleep(0)
                 await asyncio.sleep(self.config.alerts.tick_ms / 1000)
