@@ -14,6 +14,7 @@ import aiohttp
 import msgspec
 
 from aedfleet.alerts.engine import OPEN_KINDS, OPEN_STATES, AlertEngine, Silence
+from aedfleet.alerts.readiness_change import ReadinessChanges
 from aedfleet.alerts.rules import RULES
 from aedfleet.alerts.snapshot import Snapshots
 from aedfleet.alerts.store import AlertStore
@@ -151,6 +152,7 @@ class Alerting:
         self._readiness: dict[str, tuple[str, str]] = {}
         self._readiness_written_ms = 0
         self.snapshots = Snapshots(self.engine, inventory, encoder)
+        self.changes = ReadinessChanges(encoder)  # the report's transitions
         self.coverage = _coverage_watch(config, inventory, clock())
 
     # --- from the message path (must stay cheap) -----------------------------------------
@@ -309,6 +311,8 @@ class Alerting:
     def _write_readiness(self, cabinet_ids: list[str], now_ms: int, *, force: bool) -> None:
         for cabinet_id in cabinet_ids:
             value = self.engine.readiness(cabinet_id)
+            if (change := self.changes.line(cabinet_id, value, now_ms)) is not None:
+                self._write_line(change)
             if not force and self._readiness.get(cabinet_id) == value:
                 continue
             self._readiness[cabinet_id] = value
