@@ -8,8 +8,9 @@ report only aggregates them inside InfluxDB: `telemetry` and the ops room's `cab
 snapshots every --heartbeat-h hours (the collector writes them every minute). Then, each in
 its own process: the report as the product makes it (PDF), and as a baseline the naive way
 (pull every `cabinet_state` snapshot of the month and fold them in Python; at the real
-one-minute heartbeat that would be 360 times the points written here). Printed: wall time and
-peak memory of each, and the ratios report / baseline.
+one-minute heartbeat that would be 360 times the points written here), and the report's
+readiness figures alone (from `readiness_change`). Printed: wall time and peak memory of
+each, and the ratios to the baseline.
 
 Run from the repository root: .venv/bin/python -m bench.report [--cabinets 10000] [--days 30]
 """
@@ -42,6 +43,16 @@ import resource, sys, time
 from aedfleet.cli import main
 started = time.monotonic()
 main(sys.argv[1:], standalone_mode=False)
+print(time.monotonic() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+# the report's readiness alone: every cabinet's time in each state from its readiness changes
+READINESS = """
+import resource, sys, time
+from aedfleet.report.figures import _fleet
+from aedfleet.report.queries import Queries
+url, start, end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+started = time.monotonic()
+fleet = _fleet(Queries(url, "aedfleet"), start, end)
 print(time.monotonic() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 NAIVE = """
@@ -170,7 +181,9 @@ def main() -> None:
         out = Path(tmp) / "report.pdf"
         report = child(REPORT, "report", "--month", str(MONTH), "--out", str(out),
                        "--influx-url", url)  # fmt: skip
-        naive = child(NAIVE, url, str(MONTH.start_ms), str(MONTH.start_ms + args.days * DAY_MS))
+        period = (str(MONTH.start_ms), str(MONTH.start_ms + args.days * DAY_MS))
+        readiness = child(READINESS, url, *period)
+        naive = child(NAIVE, url, *period)
         pages = out.stat().st_size
     print(
         f"{args.cabinets} cabinets x {args.days} days, readiness changes at the real rate, "
@@ -184,9 +197,12 @@ def main() -> None:
     )
     print(f"{'':28} {'time (s)':>10} {'peak memory (MiB)':>18}")
     print(f"{'aedfleet report (PDF)':28} {report.seconds:>10.1f} {report.peak_kib / 1024:>18.0f}")
+    print(f"{'readiness alone':28} {readiness.seconds:>10.1f} {readiness.peak_kib / 1024:>18.0f}")
     print(f"{'baseline: pull raw points':28} {naive.seconds:>10.1f} {naive.peak_kib / 1024:>18.0f}")
     print(f"{'report / baseline':28} {report.seconds / naive.seconds:>10.2f} "
           f"{report.peak_kib / naive.peak_kib:>18.2f}")  # fmt: skip
+    print(f"{'readiness / baseline':28} {readiness.seconds / naive.seconds:>10.2f} "
+          f"{readiness.peak_kib / naive.peak_kib:>18.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":
