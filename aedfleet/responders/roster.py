@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import functools
 import stat
 from pathlib import Path
 from typing import Annotated, Final, Literal
@@ -19,6 +20,8 @@ from aedfleet.coverage.hours import AccessHours, HoursError, parse_hours
 COLUMNS: Final = ("id", "name", "phone", "certificate_no", "certificate_expiry", "lat", "lon",
                   "available", "consent_date", "language")  # fmt: skip
 OPTIONAL: Final = ("quiet_hours",)
+# most responders share a few hours texts: each parsed once (AccessHours is immutable)
+_hours = functools.lru_cache(maxsize=4096)(parse_hours)
 _Text = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 
 
@@ -66,15 +69,20 @@ def check_mode(path: Path) -> None:
 def load_roster(path: Path) -> list[Responder]:
     check_mode(path)
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = set(COLUMNS) - set(reader.fieldnames or ())
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        missing = set(COLUMNS) - set(header)
         if missing:
             raise RosterError(f"{path}: missing columns {sorted(missing)}")
+        wanted = [(n, column) for n, column in enumerate(header) if column in COLUMNS + OPTIONAL]
         responders: list[Responder] = []
         seen: set[str] = set()
-        for line_number, row in enumerate(reader, start=2):
+        for line_number, values in enumerate(reader, start=2):
             try:
-                responder = _responder(row)
+                if len(values) > len(header):
+                    raise RosterError("more values than columns")
+                responder = _responder({column: values[n] for n, column in wanted
+                                        if n < len(values) and values[n]})  # fmt: skip
             except RosterError as error:
                 raise RosterError(f"{path}:{line_number}: {error}") from None
             if responder.id in seen:
@@ -84,23 +92,23 @@ def load_roster(path: Path) -> list[Responder]:
     return responders
 
 
-def _responder(row: dict[str, str | None]) -> Responder:
-    if None in row:
-        raise RosterError("more values than columns")
-    if not (row.get("consent_date") or "").strip():
+def _responder(fields: dict[str, str]) -> Responder:
+    """One row's non-empty values by column."""
+    if not fields.get("consent_date", "").strip():
         raise RosterError("no consent_date: a responder is texted only with recorded consent")
-    problem = text_problem(row.get("name") or "")
+    name = fields.get("name", "")
+    # printable text holds no control, invisible or bidirectional character: the fast path
+    problem = None if name.isprintable() and "\\" not in name else text_problem(name)
     if problem:
         raise RosterError(f"name {problem}")
-    fields = {key: row[key] for key in COLUMNS + OPTIONAL if row.get(key) not in (None, "")}
     try:
         parsed = msgspec.convert(fields, Row, strict=False)
     except msgspec.ValidationError as error:
         # msgspec names the field (`$.phone`), never the value
         raise RosterError(str(error)) from None
     try:
-        available = parse_hours(parsed.available)
-        quiet = parse_hours(parsed.quiet_hours) if parsed.quiet_hours else None
+        available = _hours(parsed.available)
+        quiet = _hours(parsed.quiet_hours) if parsed.quiet_hours else None
     except HoursError as error:
         raise RosterError(f"available or quiet_hours: {error}") from None
     return Responder(parsed.id, parsed.name, parsed.phone, parsed.certificate_expiry,
