@@ -33,6 +33,8 @@ class Responders:
         self.limits = limits
         self._texted: dict[str, list[int]] = defaultdict(list)
         self._dispatched: dict[tuple[str, int], list[int]] = {}  # alert -> roster indices
+        # the latest dispatch, as the demo's view shows it: cabinet, how many, nearest metres
+        self.last: tuple[str, int, float | None] | None = None
 
     @classmethod
     def load(cls, path: Path, limits: Limits) -> Responders:
@@ -59,6 +61,7 @@ class Responders:
                 )
             )
         self._dispatched[(cabinet.id, transition.since_ms)] = [pick.index for pick in picks]
+        self.last = (cabinet.id, len(picks), picks[0].distance_m if picks else None)
         return Dispatch(notifications, [pick.distance_m for pick in picks], len(within))
 
     def stand_down(self, cabinet: Cabinet, since_ms: int) -> list[Notification]:
