@@ -141,9 +141,9 @@ def render(s: Snapshot, width: int, height: int) -> list[Text]:
         return _fit([ask, *_header(s)], width, height)
     sections = [
         _Section("what happens", [Text(b) for b in s.beats], 4, True, 2),
-        _Section("you are the duty officer",
-                 [Text(s.responders, style="bold magenta")] * bool(s.responders)
-                 + [Text(a, style="bold") for a in s.act], 3, False, 4),
+        # the responders an emergency alerted, in the heading: it costs the act no row
+        _Section("you are the duty officer" + (f": {s.responders}" if s.responders else ""),
+                 [Text(a, style="bold") for a in s.act], 3, False, 4),
         _Section("key places that lost their last ready AED",
                  [Text(line, style="bold red") for line in s.lost], 2, False, 0),
         _Section("active alerts", alert_lines(s.alerts) or [Text("(none)")], 3, False, 0),

@@ -1,11 +1,16 @@
-"""Responders end to end: the real broker, collector and InfluxDB, the Twilio stand-in. An
-emergency opening texts duty officer, guardian and the nearby responders in one dispatch; a
-maintenance opening texts no responder; a false-alarm ack stands them down; afterwards the
-collector's log, InfluxDB and the dashboards' JSON hold no responder's name, phone or position."""
+"""Responders end to end: the real broker, collector and InfluxDB, the Twilio stand-in. During
+a telemetry flood, an emergency opening texts duty officer, guardian and the nearby responders
+in one dispatch; a maintenance opening texts no responder; a false-alarm ack stands them down;
+afterwards the collector's log, InfluxDB and the dashboards' JSON hold no responder's name,
+phone or position."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,12 +18,21 @@ import pytest
 from click.testing import CliRunner
 
 from aedfleet.cli import main
+from aedfleet.collector.clock import wall_ms
 from aedfleet.influx_query import query
 from aedfleet.responders.roster import COLUMNS
 from aedfleet.services import LocalServices
 from tests.integration.test_alerts_e2e import DUTY, FAST, GUARDIAN, Cabinet
 from tests.support.fake_providers import FakeTwilio, twilio_collector_sections
-from tests.support.harness import CollectorProcess, rows_so_far, wait_for
+from tests.support.harness import (
+    CollectorProcess,
+    cabinet_ids,
+    count,
+    operator_client,
+    rows_so_far,
+    telemetry_stream,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 A, B = "bz-bc-001", "bz-bc-002"
@@ -48,6 +62,32 @@ def roster(path: Path) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def telemetry_flood(services: LocalServices) -> Iterator[None]:
+    """1,000 cabinets' telemetry published as fast as one thread can, while the test runs."""
+    client = operator_client(services, f"flood-{time.time_ns()}")
+    client.max_inflight_messages_set(500)
+    client.loop_start()
+    stop = threading.Event()
+
+    def publish() -> None:
+        stream = telemetry_stream(cabinet_ids(1000), 10_000, wall_ms() - 86_400_000)
+        while not stop.is_set():
+            batch = [client.publish(t, body, qos=1) for t, body in itertools.islice(stream, 500)]
+            for info in batch:
+                info.wait_for_publish(30)
+
+    flooding = threading.Thread(target=publish, daemon=True)
+    flooding.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        flooding.join(60)
+        client.disconnect()
+        client.loop_stop()
+
+
 def to(fake: FakeTwilio, phones: list[str], start: int = 0) -> list[dict[str, str]]:
     return [r for r in fake.delivered()[start:] if r["to"] in phones]
 
@@ -67,8 +107,11 @@ def test_emergency_maintenance_false_alarm_and_nothing_personal_left_behind(
     try:
         a.send("status", '"state":"online",')
         b.send("status", '"state":"online",')
-        a.event("door_open")
-        wait_for(lambda: len(twilio.delivered()) >= 5, 15, "duty, guardian and 3 responders")
+        with telemetry_flood(services):
+            wait_for(lambda: count(collector.influx_url, "responders_e2e", "telemetry") > 0, 30,
+                     "the flood stored")  # fmt: skip
+            a.event("door_open")
+            wait_for(lambda: len(twilio.delivered()) >= 5, 15, "duty, guardian, 3 responders")
         first = twilio.delivered()[:5]
         # one dispatch: the first five requests are exactly these
         assert sorted(r["to"] for r in first) == sorted([DUTY, GUARDIAN, *PHONES])

@@ -37,5 +37,7 @@ def test_the_view_shows_the_responders_alerted() -> None:
                         ["+00:20 the door opens"], ["aedfleet alerts ack bz-bc-001 opened"], [],
                         [], responders="3 responders alerted, nearest 140 m")  # fmt: skip
     lines = [line.plain for line in render(snapshot, 80, 24)]
-    assert "3 responders alerted, nearest 140 m" in lines
+    heading = next(n for n, line in enumerate(lines) if "you are the duty officer" in line)
+    assert "3 responders alerted, nearest 140 m" in lines[heading]
+    assert lines[heading + 1] == "aedfleet alerts ack bz-bc-001 opened"  # the act keeps its rows
     assert all(len(line) <= 80 for line in lines) and len(lines) < 24
