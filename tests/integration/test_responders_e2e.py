@@ -66,14 +66,13 @@ def roster(path: Path) -> Path:
 def telemetry_flood(services: LocalServices) -> Iterator[None]:
     """1,000 cabinets' telemetry published as fast as one thread can, while the test runs."""
     client = operator_client(services, f"flood-{time.time_ns()}")
-    client.max_inflight_messages_set(500)
     client.loop_start()
     stop = threading.Event()
 
     def publish() -> None:
         stream = telemetry_stream(cabinet_ids(1000), 10_000, wall_ms() - 86_400_000)
         while not stop.is_set():
-            batch = [client.publish(t, body, qos=1) for t, body in itertools.islice(stream, 500)]
+            batch = [client.publish(t, body, qos=1) for t, body in itertools.islice(stream, 200)]
             for info in batch:
                 info.wait_for_publish(30)
 
@@ -149,6 +148,11 @@ def test_emergency_maintenance_false_alarm_and_nothing_personal_left_behind(
         wait_for(lambda: len(rows_so_far(collector.influx_url, "responders_e2e", recorded)) >= 3,
                  15, "the dispatches recorded")  # fmt: skip
         dispatches = query(collector.influx_url, "responders_e2e", recorded)
+        sms = 'SELECT "recipient" FROM "notification" WHERE "rule" = \'responders\''
+        # (at least one: notification points of one tag set in the same millisecond are one
+        # point in InfluxDB)
+        wait_for(lambda: len(rows_so_far(collector.influx_url, "responders_e2e", sms)) >= 1,
+                 30, "the responders' SMS recorded, masked")  # fmt: skip
         assert [row["kind"] for row in dispatches] == ["dispatch", "dispatch", "stand_down"]
         assert [row["alerted"] for row in dispatches] == [3, 3, 3]
     finally:
@@ -170,7 +174,8 @@ def assert_nothing_personal(collector: CollectorProcess, tmp_path: Path) -> None
                          for m in measurements])  # fmt: skip
     log = collector.log_path.read_text(encoding="utf-8", errors="replace")
     # the scan is not of nothing: what is there is counts and masked numbers
-    assert "responder_dispatch" in measurements and "+86138****5001" in stored
+    assert "responder_dispatch" in measurements
+    assert any(f"+86138****{phone[-4:]}" in stored for phone in PHONES)
     assert "responders: 3 alerted for bz-bc-001" in log and '"panels"' in dashboards
     for where, text in (("log", log), ("InfluxDB", stored), ("dashboards", dashboards)):
         for _, name, phone, lat, _ in PEOPLE:
