@@ -8,10 +8,11 @@ import datetime
 from pathlib import Path
 
 import msgspec
+import pytest
 
 from aedfleet.alerts.shell import Alerting
 from aedfleet.collector import protocol as p
-from aedfleet.collector.config import CollectorConfig
+from aedfleet.collector.config import CollectorConfig, ConfigError
 from aedfleet.collector.enrich import PointEncoder
 from aedfleet.collector.inventory import Cabinet
 from aedfleet.notify.messages import Notification
@@ -112,3 +113,13 @@ def test_a_plain_ack_sends_no_stand_down(tmp_path: Path) -> None:
     shell.on_message(p.DoorOpen(v=1, id=CAB, seq=3, ts=T0 + 1000, sync=True), T0 + 1000)
     assert shell.acknowledge(CAB, "opened", "duty-1")
     assert not [n for n in queued(shell) if n.kind == "stand_down"]
+
+
+def test_start_up_refuses_a_responders_file_others_may_read(tmp_path: Path) -> None:
+    path = roster(tmp_path)
+    path.chmod(0o644)
+    config = msgspec.convert({"alerts": {"state_dir": str(tmp_path / "state")},
+                              "responders": {"file": str(path)}}, CollectorConfig)  # fmt: skip
+    written: list[str] = []
+    with pytest.raises(ConfigError, match="chmod 600"):
+        Alerting(config, {}, PointEncoder({}), written.append, clock=lambda: T0)
