@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from aedfleet.broker.accounts import OPERATOR_USER
+from aedfleet.dashboards.boards import DASHBOARDS
 from aedfleet.services import LocalServices, Mosquitto, free_port, mqtt_answers
 from tests.support.harness import operator_client, rows_so_far, wait_for
 
@@ -140,7 +141,8 @@ def _demo_runs(demo: subprocess.Popen[str], tmp_path: Path) -> list[str]:
     grafana = tmp_path / "grafana"
     assert any(f"Grafana provisioning in {grafana}" in line for line in lines), lines
     assert (grafana / "provisioning" / "datasources" / "aedfleet.yaml").exists()
-    assert len(list((grafana / "dashboards").glob("*.json"))) == 5  # with the wall
+    boards = {p.stem for p in (grafana / "dashboards").glob("*.json")}
+    assert boards == set(DASHBOARDS)  # the wall and coverage included
     mqtt_url, influx_url = (line.split()[1] for line in lines[:2])
     host, port = mqtt_url.removeprefix("mqtt://").split(":")
     operator = OPERATOR_USER

@@ -29,6 +29,13 @@ MIGRATIONS: Final = (
         ("CREATE TABLE store_history (version INTEGER NOT NULL, release TEXT NOT NULL,"
          " migrated_ms INTEGER NOT NULL)",),
     ),
+    Migration(
+        3,
+        "keep the open coverage_lost alerts of key places (and since when, and who"
+        " acknowledged them), so a restart neither forgets nor re-sends one",
+        ("CREATE TABLE place_alerts (place TEXT PRIMARY KEY, since_ms INTEGER NOT NULL,"
+         " acked_by TEXT NOT NULL DEFAULT '')",),
+    ),
 )  # fmt: skip
 CURRENT: Final = MIGRATIONS[-1].version if MIGRATIONS else BASELINE
 

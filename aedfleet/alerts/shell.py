@@ -14,6 +14,7 @@ import aiohttp
 import msgspec
 
 from aedfleet.alerts.engine import OPEN_KINDS, OPEN_STATES, AlertEngine, Silence
+from aedfleet.alerts.firmware_points import FirmwarePoints
 from aedfleet.alerts.rules import RULES
 from aedfleet.alerts.snapshot import Snapshots
 from aedfleet.alerts.store import AlertStore
@@ -170,7 +171,12 @@ class Alerting:
         self._readiness: dict[str, tuple[str, str]] = {}
         self._readiness_written_ms = 0
         self.snapshots = Snapshots(self.engine, inventory, encoder)
+        self.firmware = FirmwarePoints(self.engine, encoder)  # the fleet's versions over time
         self.coverage = _coverage_watch(config, inventory, clock())
+        if self.coverage is not None:
+            for place_id, open_place in self.store.open_places().items():
+                if not self.coverage.restore(place_id, *open_place):
+                    self.store.place_closed(place_id)  # no longer a key place
         self.responders = _responders(config)
 
     # --- from the message path (must stay cheap) -----------------------------------------
@@ -230,7 +236,8 @@ class Alerting:
                         await asyncio.sleep(0)
                 for chunk in _chunks(list(targets)):
                     self._write_readiness(chunk, now, force=due)
-                    for line in self.snapshots.lines(chunk, now, force=due):
+                    snapshots = self.snapshots.lines(chunk, now, force=due)
+                    for line in snapshots + self.firmware.lines(chunk, now, force=due):
                         self._write_line(line)
                     await asyncio.sleep(0)
                 await asyncio.sleep(self.config.alerts.tick_ms / 1000)
@@ -363,8 +370,29 @@ class Alerting:
         lines, places = self.coverage.update(cabinet_ids, self.engine.readiness, now_ms)
         for line in lines:
             self._write_line(line)
+        for place in places:  # kept, so a restart neither forgets nor re-sends it
+            if place.kind == "firing":
+                self.store.place_opened(place.cabinet_id, place.since_ms)
+            else:
+                self.store.place_closed(place.cabinet_id)
         readiness = self.engine.readiness
-        return [self.coverage.escalate(t, readiness) for t in transitions] + places
+        places = [self._silenced(t, now_ms) for t in places]
+        escalated = [self.coverage.escalate(t, readiness) for t in transitions]
+        for before, after in zip(transitions, escalated, strict=True):
+            key = (after.cabinet_id, after.rule)
+            if after.severity != before.severity:  # its cabinet_state says so too
+                self.snapshots.escalated[key] = (after.since_ms, after.severity)
+            elif after.kind == "resolved":
+                self.snapshots.escalated.pop(key, None)
+        return escalated + places
+
+    def _silenced(self, transition: Transition, now_ms: int) -> Transition:
+        """A place's transition, marked silenced while an operator silences its place."""
+        silenced = any(
+            s.cabinet_id == transition.cabinet_id and s.rule in ("", transition.rule)
+            and s.until_ms > now_ms for s in self.engine.silences
+        )  # fmt: skip
+        return msgspec.structs.replace(transition, silenced=silenced) if silenced else transition
 
     # --- readiness -------------------------------------------------------------------------
 
@@ -384,17 +412,26 @@ class Alerting:
     # --- operators -------------------------------------------------------------------------
 
     def active(self) -> list[dict[str, Any]]:
+        places = self.coverage.open_alerts() if self.coverage is not None else []
         return [
             msgspec.to_builtins(alert)
             for alert in self.engine.alerts.values()
             if alert.state in OPEN_STATES
-        ]
+        ] + places
+
+    def _is_place(self, cabinet_id: str, rule: str) -> bool:
+        """An operator's request about a key place's coverage_lost (docs/coverage.md)."""
+        if self.coverage is None or rule not in ("", COVERAGE_LOST):
+            return False
+        return cabinet_id not in self.inventory and self.coverage.is_place(cabinet_id)
 
     def acknowledge(
         self, cabinet_id: str, rule: str, by: str, *, false_alarm: bool = False
     ) -> bool:
         """`by`: the name of the operator's token; `false_alarm`: the responders stand down."""
         now = self._clock()
+        if self.coverage is not None and rule == COVERAGE_LOST:
+            return self._acknowledge_place(cabinet_id, by, now)
         transition = self.engine.acknowledge(cabinet_id, rule, now, by)
         if transition is None:
             return False
@@ -407,13 +444,24 @@ class Alerting:
                      reason="false alarm" if false_alarm else "")  # fmt: skip
         return True
 
+    def _acknowledge_place(self, place_id: str, by: str, now_ms: int) -> bool:
+        assert self.coverage is not None
+        transition = self.coverage.acknowledge(place_id, by, now_ms)
+        if transition is None:
+            return False
+        self.store.place_acknowledged(place_id, by)
+        self.handle([self._silenced(transition, now_ms)], now_ms)
+        self._record("ack", place_id, COVERAGE_LOST, by, transition.severity, now_ms)
+        return True
+
     def silence(self, cabinet_id: str, rule: str, minutes: int, reason: str, by: str) -> Silence:
         """Hold back notifications of one cabinet (one rule, or all); refused with the reason
         when the cabinet or rule is unknown, or the silence too long or one too many."""
         now = self._clock()
-        if cabinet_id not in self.inventory:
+        place = self._is_place(cabinet_id, rule)
+        if cabinet_id not in self.inventory and not place:
             raise OperatorError(f"cabinet {cabinet_id!r} is not in the inventory")
-        if rule and rule not in RULES:
+        if rule and rule not in RULES and not place:
             raise OperatorError(f"no rule {rule!r}; one of {', '.join(sorted(RULES))}")
         if not 1 <= minutes <= MAX_SILENCE_MINUTES:
             raise OperatorError(f"minutes must be 1 to {MAX_SILENCE_MINUTES} (7 days)")
@@ -425,7 +473,8 @@ class Alerting:
                        by, now)  # fmt: skip
         self.engine.silence(made)
         self.store.save(self.engine, set())
-        self.engine.dirty.add(cabinet_id)  # its snapshot says silenced
+        if not place:
+            self.engine.dirty.add(cabinet_id)  # its snapshot says silenced
         self._record("silence", cabinet_id, rule, by, "", now, reason=reason,
                      until_ms=made.until_ms, silence_id=made.id)  # fmt: skip
         return made
@@ -441,7 +490,8 @@ class Alerting:
         self.engine.silences = [s for s in self.engine.silences if s.id != silence_id]
         self.store.save(self.engine, set())
         lifted = found[0]
-        self.engine.dirty.add(lifted.cabinet_id)  # its snapshot no longer says silenced
+        if lifted.cabinet_id in self.inventory:
+            self.engine.dirty.add(lifted.cabinet_id)  # its snapshot no longer says silenced
         self._record("unsilence", lifted.cabinet_id, lifted.rule, by, "", self._clock(),
                      reason=lifted.reason, silence_id=silence_id)  # fmt: skip
         return True
@@ -462,8 +512,11 @@ class Alerting:
         """An operator's acknowledgement or silence, in InfluxDB for the incidents dashboard
         and in the log: who (the token's name) did what to which alerts."""
         rule_tag = lp.tag(rule or "all")
+        tags = self._encoder.tags(cabinet_id)
+        if self._is_place(cabinet_id, rule):
+            tags = self.coverage.alert_tags(cabinet_id) if self.coverage is not None else tags
         self._write_line(
-            f"operator_action{self._encoder.tags(cabinet_id)},action={action},rule={rule_tag}"
+            f"operator_action{tags},action={action},rule={rule_tag}"
             f" by={lp.string(by)},severity={lp.string(severity)},reason={lp.string(reason)},"
             f"until_ms={until_ms}i,silence={lp.string(silence_id)} {now_ms}"
         )

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
+import msgspec
+
 from aedfleet.alerts.engine import OPEN_STATES, Alert, AlertEngine
 from aedfleet.alerts.rules import RULES
 from aedfleet.alerts.state import CabinetState
@@ -19,6 +21,7 @@ from aedfleet.collector import lineprotocol as lp
 from aedfleet.collector.clock import days_until
 from aedfleet.collector.enrich import PointEncoder
 from aedfleet.collector.inventory import Inventory
+from aedfleet.notify.messages import Severity
 
 MEASUREMENT: Final = "cabinet_state"
 READINESS_STATES: Final = ("available", "in_use", "not_ready", "offline")
@@ -34,8 +37,11 @@ def open_alerts(engine: AlertEngine, cabinet_id: str) -> list[Alert]:
         if (alert := engine.alerts.get((cabinet_id, rule))) is not None
         and alert.state in OPEN_STATES
     ]
-    return sorted(found, key=lambda a: SEVERITY_ORDER.index(a.severity)
-                  if a.severity in SEVERITY_ORDER else len(SEVERITY_ORDER))  # fmt: skip
+    return sorted(found, key=_rank)
+
+
+def _rank(alert: Alert) -> int:
+    return SEVERITY_ORDER.index(alert.severity) if alert.severity in SEVERITY_ORDER else 3
 
 
 _FLAGS: Final = {
@@ -97,6 +103,9 @@ class Snapshots:
         self._last: dict[str, tuple[object, ...]] = {}
         self._heads: dict[str, str] = {}
         self._places: dict[str, str] = {}
+        # (cabinet, rule) -> (since_ms, severity): an open alert that coverage escalated (it
+        # was the only AED of some place), shown at that severity; set by the shell
+        self.escalated: dict[tuple[str, str], tuple[int, Severity]] = {}
 
     def lines(self, cabinet_ids: Iterable[str], now_ms: int, *, force: bool) -> list[str]:
         """Points for the cabinets whose state changed (all of them when `force`)."""
@@ -111,7 +120,7 @@ class Snapshots:
         engine = self._engine
         state, reason = engine.readiness(cabinet_id)
         cabinet = engine.cabinets.get(cabinet_id)
-        alerts = open_alerts(engine, cabinet_id)
+        alerts = self._as_escalated(open_alerts(engine, cabinet_id))
         silenced = [engine.is_silenced(a, now_ms) for a in alerts]
         settings = engine.settings_for(cabinet_id)
         key: tuple[object, ...] = (
@@ -131,6 +140,19 @@ class Snapshots:
             f"{_facts(cabinet, now_ms, settings.utc_offset_minutes)}"
             f"{self._place(cabinet_id)} {now_ms}"
         )
+
+    def _as_escalated(self, alerts: list[Alert]) -> list[Alert]:
+        """The alerts at the severity coverage escalated them to, worst first."""
+        if not self.escalated:
+            return alerts
+        out = []
+        for alert in alerts:
+            found = self.escalated.get((alert.cabinet_id, alert.rule))
+            if found is not None and found[0] == alert.since_ms:
+                out.append(msgspec.structs.replace(alert, severity=found[1]))
+            else:
+                out.append(alert)
+        return sorted(out, key=_rank)
 
     def _head(self, cabinet_id: str) -> str:
         """The measurement and the cabinet's tags: the inventory's, the same every time."""

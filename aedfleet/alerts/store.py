@@ -10,7 +10,7 @@ import os
 import secrets
 import sqlite3
 from pathlib import Path
-from typing import Final
+from typing import Final, NamedTuple
 
 import msgspec
 
@@ -26,6 +26,13 @@ CREATE TABLE IF NOT EXISTS alerts (
 CREATE TABLE IF NOT EXISTS cabinets (cabinet TEXT PRIMARY KEY, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS silences (body BLOB NOT NULL);
 """
+
+
+class OpenPlace(NamedTuple):
+    """A key place's open `coverage_lost` alert (aedfleet/coverage/alerts.py)."""
+
+    since_ms: int
+    acked_by: str = ""  # the name of the token that acknowledged it; "" while firing
 
 
 def _with_id(silence: Silence) -> Silence:
@@ -84,3 +91,20 @@ class AlertStore:
                     "INSERT INTO silences VALUES (?)", [(encode(s),) for s in engine.silences]
                 )
                 self._saved_silences = list(engine.silences)
+
+    # --- coverage_lost of key places (docs/coverage.md) -------------------------------------
+
+    def open_places(self) -> dict[str, OpenPlace]:
+        """The key places whose coverage_lost was open at the last stop."""
+        rows = self._db.execute("SELECT place, since_ms, acked_by FROM place_alerts")
+        return {place: OpenPlace(since, by) for place, since, by in rows}
+
+    def place_opened(self, place_id: str, since_ms: int) -> None:
+        self._db.execute("INSERT OR REPLACE INTO place_alerts VALUES (?, ?, '')",
+                         (place_id, since_ms))  # fmt: skip
+
+    def place_acknowledged(self, place_id: str, by: str) -> None:
+        self._db.execute("UPDATE place_alerts SET acked_by = ? WHERE place = ?", (by, place_id))
+
+    def place_closed(self, place_id: str) -> None:
+        self._db.execute("DELETE FROM place_alerts WHERE place = ?", (place_id,))

@@ -25,16 +25,34 @@ NAMES_IN_TEXT: Final = 3  # an SMS is short: the first places, then how many mor
 @dataclass(frozen=True)
 class PlaceAlert:
     place: Place
-    kind: Literal["firing", "resolved"]
+    kind: Literal["firing", "acknowledged", "resolved"]
     since_ms: int
     summary: str
 
 
 class PlaceAlerts:
-    """Which places' `coverage_lost` is open, and since when."""
+    """Which places' `coverage_lost` is open, since when, and who acknowledged it. Kept by
+    the shell in the alert store, and given back after a restart (`restore`): an open alert
+    is then neither sent again when its place is found uncovered, nor forgotten when the
+    place is covered again."""
 
     def __init__(self) -> None:
-        self.firing: dict[str, int] = {}
+        self.firing: dict[str, int] = {}  # every open one, acknowledged or not
+        self.acked_by: dict[str, str] = {}
+
+    def restore(self, place_id: str, since_ms: int, acked_by: str) -> None:
+        self.firing[place_id] = since_ms
+        if acked_by:
+            self.acked_by[place_id] = acked_by
+
+    def acknowledge(self, tracker: CoverageTracker, number: int, by: str) -> PlaceAlert | None:
+        """None unless the place's alert is open and not yet acknowledged."""
+        place = tracker.coverage.places[number]
+        since = self.firing.get(place.id)
+        if since is None or place.id in self.acked_by:
+            return None
+        self.acked_by[place.id] = by
+        return PlaceAlert(place, "acknowledged", since, lost_text(tracker, number))
 
     def on_update(self, tracker: CoverageTracker, update: Update, now_ms: int) -> list[PlaceAlert]:
         out = []
@@ -46,6 +64,7 @@ class PlaceAlerts:
         for number in update.regained:
             place = tracker.coverage.places[number]
             since = self.firing.pop(place.id, None)
+            self.acked_by.pop(place.id, None)
             if since is not None:
                 now = tracker.place(number)
                 summary = f"{place.name} covered again by {now.cabinet}"

@@ -19,6 +19,7 @@ from aedfleet.coverage.alerts import (
     SEVERITY,
     PlaceAlert,
     PlaceAlerts,
+    lost_text,
     uncovered_note,
 )
 from aedfleet.coverage.geo import radius_m
@@ -39,6 +40,7 @@ class CoverageWatch:
         self.place_alerts = PlaceAlerts()
         self._state: dict[str, str] = {}
         self._places = {place.id: place for place in tracker.coverage.places}
+        self._numbers = {place.id: n for n, place in enumerate(tracker.coverage.places)}
 
     @classmethod
     def load(
@@ -68,6 +70,38 @@ class CoverageWatch:
     def _out(self, update: Update, now_ms: int) -> tuple[list[str], list[Transition]]:
         alerts = self.place_alerts.on_update(self.tracker, update, now_ms)
         return self.tracker.lines(update, now_ms), [_transition(a, now_ms) for a in alerts]
+
+    def is_place(self, place_id: str) -> bool:
+        return place_id in self._places
+
+    def restore(self, place_id: str, since_ms: int, acked_by: str) -> bool:
+        """A place's coverage_lost open before a restart; False for a place no longer in
+        the key-places file (its alert is then closed, unsent)."""
+        if place_id not in self._places:
+            return False
+        self.place_alerts.restore(place_id, since_ms, acked_by)
+        return True
+
+    def acknowledge(self, place_id: str, by: str, now_ms: int) -> Transition | None:
+        """An operator's acknowledgement of a place's open coverage_lost; None unless open
+        and not yet acknowledged."""
+        if place_id not in self._numbers:
+            return None
+        alert = self.place_alerts.acknowledge(self.tracker, self._numbers[place_id], by)
+        return None if alert is None else _transition(alert, now_ms)
+
+    def open_alerts(self) -> list[dict[str, object]]:
+        """The open coverage_lost alerts, shaped as the engine's (GET /alerts, the demo's
+        view); never repeated, and the time of an acknowledgement is not kept."""
+        acked = self.place_alerts.acked_by
+        return [
+            {"cabinet_id": place.id, "rule": RULE,
+             "state": "acknowledged" if place.id in acked else "firing", "severity": SEVERITY,
+             "summary": lost_text(self.tracker, self._numbers[place.id]), "since_ms": since,
+             "changed_ms": since, "last_notified_ms": since, "repeats": 0, "stage": 0,
+             "clear_since_ms": 0, "acked_by": acked.get(place.id, "")}
+            for place, since in self.lost()
+        ]  # fmt: skip
 
     def lost(self) -> list[tuple[Place, int]]:
         """The places whose coverage_lost is open, and since when, newest first."""
@@ -100,8 +134,8 @@ class CoverageWatch:
 
     def text(self, transition: Transition) -> str:
         """A `coverage_lost` notification: the place, and the nearest ready AED left."""
-        if transition.kind == "resolved":
-            return f"【AED】RESOLVED: {transition.summary}."
+        if transition.kind in ("resolved", "acknowledged"):
+            return f"【AED】{transition.kind.upper()}: {transition.summary}."
         return f"【AED】{transition.summary}."
 
 

@@ -49,3 +49,11 @@ def state_counts(labels: dict[str, str]) -> str:
 
 SNAPSHOTS_WRITTEN: Final = f'SELECT count("state") AS "snapshots" FROM {SNAPSHOT} WHERE $timeFilter'
 TELEMETRY_RECEIVED: Final = 'SELECT count("seq") AS "messages" FROM "telemetry" WHERE $timeFilter'
+
+# the fleet's firmware versions: cabinets per version in each 5-minute bucket (every cabinet
+# has a `firmware` point at least every `readiness_every_s`, written by the collector)
+FIRMWARE_VERSIONS: Final = (
+    'SELECT count("n") AS "cabinets" FROM (SELECT last("n") AS "n" FROM "firmware" '
+    'WHERE $timeFilter GROUP BY time(5m), "cabinet", "fw") WHERE $timeFilter '
+    'GROUP BY time(5m), "fw" fill(none)'
+)

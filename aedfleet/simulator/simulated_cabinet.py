@@ -1,10 +1,13 @@
 """A simulated cabinet: the firmware's own App (firmware/app.py) on the simulated board
 (firmware/board_sim.py), whose sensors read a simulated environment and whose clock is the
-simulation's, speaking the real protocol over its own MQTT connection."""
+simulation's, speaking the real protocol over its own MQTT connection. A reset boots it again
+as main.py does: slots.py picks the slot (a version on trial, or the known-good one after a
+failed trial) and the App runs from that slot's code."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
@@ -20,6 +23,13 @@ LOOK_S: Final = 0.01  # how often a step waiting for the firmware looks again
 
 
 _Board: Any = firmware.board_sim.Board
+REBOOT_S: Final = 0.1  # a reset's pause before the next boot
+
+
+class BoardReset(Exception):  # noqa: N818 - what a reset is, not an error
+    """The firmware reset the board (an update's restart, a trial's deadline). An Exception,
+    not board_sim's SystemExit, which would end the simulation's event loop: the App's loops
+    hand it on to run() like any failure, and the cabinet boots again."""
 
 
 class SimBoard(_Board):  # type: ignore[misc]  # the firmware's untyped MicroPython class
@@ -49,6 +59,9 @@ class SimBoard(_Board):  # type: ignore[misc]  # the firmware's untyped MicroPyt
     async def network_up(self) -> bool:
         return self.wifi
 
+    def reset(self) -> None:
+        raise BoardReset
+
 
 class SimulatedCabinet:
     def __init__(
@@ -69,18 +82,20 @@ class SimulatedCabinet:
         self.clock = clock
         self.board = SimBoard(clock, environment)
         self._log = log
-        self.config = firmware.config.merge(
-            {
-                "id": cabinet_id,
-                "broker": broker,
-                "username": cabinet_id,
-                "password": password,
-                "data_dir": str(data_dir),
-                "prefix": prefix,
-                **settings,
-            }
-        )
+        self._settings = {
+            "id": cabinet_id,
+            "broker": broker,
+            "username": cabinet_id,
+            "password": password,
+            "data_dir": str(data_dir),
+            "prefix": prefix,
+            **settings,
+        }
+        self.config = firmware.config.merge(self._settings)
+        self._data = str(data_dir).rstrip("/") + "/"
         self.app: Any = None
+        self.boots = 0
+        self._on_trial = False  # this boot runs a new version on trial
         self.delivered = 0  # messages the broker acknowledged
         self.errors = 0  # failed connects, lost connections, failed publishes
         self._task: asyncio.Task[None] | None = None
@@ -97,7 +112,25 @@ class SimulatedCabinet:
     def start(self) -> None:
         """Boot the firmware: what was set before this (a skewed clock, a broken heater) is
         what it boots with."""
-        self.app = firmware.app.App(self.config, self.board, log=self._line)
+        if self._task is None:
+            self._boot()
+        self._task = asyncio.create_task(self._run())
+
+    def _boot(self) -> None:
+        """main.py's start: the slot slots.py picks, and that slot's App. A board never
+        updated has no slots.json and runs the firmware as flashed."""
+        data = self._data
+        slots = firmware.slots
+        state = slots.load(data)
+        before = json.dumps(state)
+        slot, _rolled_back = slots.choose(state)
+        if json.dumps(state) != before:
+            slots.save(data, state)
+        code = firmware.in_slot(Path(slots.folder(data, slot))) if slot else firmware.FACTORY
+        self._on_trial = state["trial"] is not None
+        self.config = code.config.merge(self._settings)
+        self.boots += 1
+        self.app = code.app.App(self.config, self.board, log=self._line)
         outbox = self.app.outbox
         remove = outbox.remove
 
@@ -106,7 +139,27 @@ class SimulatedCabinet:
             self.delivered += 1
 
         outbox.remove = delivered
-        self._task = asyncio.create_task(self.app.run())
+
+    async def _run(self) -> None:
+        """Run the App; a reset or a crash boots it again (main.py records a crash of a
+        version on trial, so the next boot rolls it back)."""
+        slots = firmware.slots
+        while True:
+            try:
+                if self.app is None:
+                    self._boot()
+                await self.app.run()
+                return
+            except BoardReset:
+                self._line("board: reset")
+            except Exception as error:  # a bug ends in a reset, as on the board
+                self._line(f"FATAL: {error!r}")
+                if self._on_trial:
+                    state = slots.load(self._data)
+                    slots.end_trial(state, slots.TRIAL_CRASH)
+                    slots.save(self._data, state)
+            self.app = None
+            await asyncio.sleep(REBOOT_S)
 
     async def stop(self) -> None:
         # CPython 3.11's wait_for can swallow a cancellation that meets a timeout (the

@@ -46,7 +46,7 @@ def test_a_store_of_the_first_release_migrates_and_keeps_its_outbox(tmp_path: Pa
     path = tmp_path / "alerts.sqlite3"
     written_store(path)
     # exactly what the first release left: its tables, user_version 0, no history
-    sql(path, "DROP TABLE store_history", "PRAGMA user_version = 0")
+    sql(path, "DROP TABLE store_history", "DROP TABLE place_alerts", "PRAGMA user_version = 0")
     store = AlertStore(path)
     try:
         assert store.sends.statuses() == {"k1": "pending"}
@@ -56,11 +56,11 @@ def test_a_store_of_the_first_release_migrates_and_keeps_its_outbox(tmp_path: Pa
     assert version(path) == CURRENT
     with contextlib.closing(sqlite3.connect(path)) as db:
         assert db.execute("SELECT version, release FROM store_history").fetchall() == [
-            (CURRENT, release())
+            (version, release()) for version in range(2, CURRENT + 1)
         ]
     AlertStore(path).close()  # a second start migrates nothing more
     with contextlib.closing(sqlite3.connect(path)) as db:
-        assert db.execute("SELECT count(*) FROM store_history").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM store_history").fetchone() == (CURRENT - 1,)
 
 
 def digest(folder: Path) -> dict[str, str]:

@@ -106,7 +106,9 @@ def test_an_access_point_down_for_three_minutes_then_back_costs_no_reset(
     wifi = [e["state"] for e in board.events("wifi")]
     assert "connect_while_connecting" not in wifi
     assert wifi[-1] == "joined"
-    assert [e for e in board.events("wifi") if e["state"] == "joined"][-1]["at"] > 3 * MINUTE
+    # joined again once the access point is back: at its very moment when the board's clock
+    # jumped there, idle, or later
+    assert [e for e in board.events("wifi") if e["state"] == "joined"][-1]["at"] >= 3 * MINUTE
 
 
 def test_an_escape_from_the_app_ends_in_a_reset_not_a_dark_board(tmp_path: Path) -> None:

@@ -267,8 +267,14 @@ class Recorder:
         self.client = operator_client(services, client_id, connect=False)
         self.client.on_message = self._on_message
         self.client.on_connect = lambda c, _u, _f, _r, _p: c.subscribe(topic, qos=1)
+        subscribed = threading.Event()
+        self.client.on_subscribe = lambda _c, _u, _m, _r, _p: subscribed.set()
         self.client.connect(services.mosquitto.host, services.mosquitto.port)
         self.client.loop_start()
+        # what a test publishes next must not race the subscription: wait for the SUBACK
+        if not subscribed.wait(30):
+            self.close()
+            raise AssertionError(f"the recorder's subscription to {topic} was not acknowledged")
 
     def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
         with self._lock:

@@ -126,9 +126,16 @@ def fleet_overview(s: Site) -> board.Dashboard:
                            "GROUP BY time($__interval) fill(none)", alias="cabinets available")),
         8, 8,
     )  # fmt: skip
+    versions = Sized(
+        timeseries.Panel().datasource(DATASOURCE).title("Firmware versions over time")
+        .unit("none").min(0)
+        .with_target(Query(queries.FIRMWARE_VERSIONS, alias="$tag_fw")),
+        24, 8,
+    )  # fmt: skip
     return place(new_board("AED fleet overview", "aedfleet-fleet", "now-24h"), [
         [fleet_map(s), [Sized(state_counts(s), 8, 8), over_time]],
         [Sized(fleet_table(s), 24, 12)],
+        [versions],
         # the collector's health: is anything arriving at all, and how fast
         [Sized(freshness(s, f"Cabinet snapshots, last {s.window}", queries.SNAPSHOTS_WRITTEN),
                4, 6),
