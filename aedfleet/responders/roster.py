@@ -113,8 +113,3 @@ def _responder(fields: dict[str, str]) -> Responder:
         raise RosterError(f"available or quiet_hours: {error}") from None
     return Responder(parsed.id, parsed.name, parsed.phone, parsed.certificate_expiry,
                      parsed.lat, parsed.lon, available, quiet, parsed.language)  # fmt: skip
-
-
-def masked(phone: str) -> str:
-    """A phone as it may be shown: +86138****5468."""
-    return phone[:6] + "****" + phone[-4:] if len(phone) >= 10 else "****"

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from aedfleet.responders.roster import COLUMNS, RosterError, load_roster, masked
+from aedfleet.notify.dispatcher import masked
+from aedfleet.responders.roster import COLUMNS, RosterError, load_roster
 
 HEADER = ",".join(COLUMNS) + ",quiet_hours"
 GOOD = ("r1,Wang Fang,+8613812345468,BZ-2024-0001,2027-06-30,37.38,118.0,"
@@ -67,6 +68,5 @@ def test_an_id_listed_twice(tmp_path: Path) -> None:
         load_roster(write(tmp_path, GOOD, GOOD))
 
 
-def test_masked_numbers() -> None:
+def test_numbers_are_masked_as_every_sms_recipient_is() -> None:
     assert masked("+8613812345468") == "+86138****5468"
-    assert masked("+4477") == "****"
