@@ -1,13 +1,16 @@
 """Monthly report benchmark: `aedfleet report` for a fleet of 10,000 cabinets over 30 days.
 
-A month of what the collector stores is written straight into a fresh InfluxDB: each
-cabinet's `cabinet_state` snapshot at a steady heartbeat (default every 6 hours; the collector
-writes one a minute, which only makes InfluxDB scan more, never the report hold more), a state
-change for every use, outage and expiry, `telemetry` and `device` points, the uses' events,
-alerts and SMS. Then, each in its own process: the report as the product makes it (PDF,
-queries aggregated or filtered inside InfluxDB), and as a baseline the naive way (pull every
-readiness snapshot of the month and fold them in Python). Printed: wall time and peak memory
-of each, and the ratios report / baseline.
+A month of what the collector stores is written straight into a fresh InfluxDB. Readiness at
+the collector's real rate: a `readiness_change` point for every cabinet at each collector
+start (one before the month, a restart mid-month) and at every change (a use, an outage);
+the uses' events, alerts and SMS; `device` points for the last days. Thinned, since the
+report only aggregates them inside InfluxDB: `telemetry` and the ops room's `cabinet_state`
+snapshots every --heartbeat-h hours (the collector writes them every minute). Then, each in
+its own process: the report as the product makes it (PDF), and as a baseline the naive way
+(pull every `cabinet_state` snapshot of the month and fold them in Python; at the real
+one-minute heartbeat that would be 360 times the points written here), and the report's
+readiness figures alone (from `readiness_change`). Printed: wall time and peak memory of
+each, and the ratios to the baseline.
 
 Run from the repository root: .venv/bin/python -m bench.report [--cabinets 10000] [--days 30]
 """
@@ -42,13 +45,24 @@ started = time.monotonic()
 main(sys.argv[1:], standalone_mode=False)
 print(time.monotonic() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
+# the report's readiness alone: every cabinet's time in each state from its readiness changes
+READINESS = """
+import resource, sys, time
+from aedfleet.report.figures import _fleet
+from aedfleet.report.queries import Queries
+url, start, end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+started = time.monotonic()
+fleet = _fleet(Queries(url, "aedfleet"), start, end)
+print(time.monotonic() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
 NAIVE = """
 import resource, sys, time
 from aedfleet.influx_query import query
-from aedfleet.report.readiness import CODE_EXPRESSION, Change, durations
+from aedfleet.report.readiness import Change, durations
 url, start, end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 started = time.monotonic()
-rows = query(url, "aedfleet", f'SELECT {CODE_EXPRESSION} AS "code" FROM "cabinet_state" '
+code = '"available" + 2 * "offline" + 4 * "in_use"'
+rows = query(url, "aedfleet", f'SELECT {code} AS "code" FROM "cabinet_state" '
              f'WHERE time >= {start}ms AND time < {end}ms GROUP BY "cabinet"')
 by = {}
 for row in rows:
@@ -88,6 +102,12 @@ def lines(cabinets: int, days: int, heartbeat_ms: int, seed: int) -> Iterator[st
             at = rng.randrange(start, end - DAY_MS)
             changes += [(at, 2), (at + rng.randrange(HOUR_MS, 12 * HOUR_MS), 1)]
         changes.sort()
+        # readiness_change at the real rate: each collector start writes every cabinet's state
+        # (one twelve days before the month, a restart on the 15th), then only the changes
+        code = 1
+        for at, new in sorted([*changes, (start - 12 * DAY_MS, -1), (start + 14 * DAY_MS, -1)]):
+            code = code if new == -1 else new
+            yield _change(tags, code, at)
         code, pending = 1, iter(changes)
         upcoming = next(pending, None)
         for at in range(start - heartbeat_ms, end, heartbeat_ms):
@@ -103,17 +123,26 @@ def lines(cabinets: int, days: int, heartbeat_ms: int, seed: int) -> Iterator[st
                    f"{start + day * DAY_MS + 5}")  # fmt: skip
 
 
+def _change(tags: str, code: int, at: int) -> str:
+    state = {0: "not_ready", 1: "available", 2: "offline", 4: "in_use"}[code]
+    return (f"readiness_change,{tags} state=\"{state}\",reason=\"\",code={code}i,"
+            f"name=\"cabinet\",lat=37.4,lon=118.0 {at}")  # fmt: skip
+
+
 def _state(tags: str, code: int, at: int) -> str:
     return (f"cabinet_state,{tags} available={int(code == 1)}i,offline={int(code == 2)}i,"
             f"in_use={int(code == 4)}i,not_ready={int(code == 0)}i,name=\"cabinet\","
             f"lat=37.4,lon=118.0 {at}")  # fmt: skip
 
 
-def fill(url: str, cabinets: int, days: int, heartbeat_ms: int) -> int:
+def fill(url: str, cabinets: int, days: int, heartbeat_ms: int) -> tuple[int, int]:
+    """Writes the month; returns the points written, and how many of them are readiness
+    changes."""
     httpx.post(f"{url}/query", params={"q": "CREATE DATABASE aedfleet"}, timeout=30)
-    written, batch = 0, []
+    written, changes, batch = 0, 0, []
     with httpx.Client(timeout=300) as client:
         for line in lines(cabinets, days, heartbeat_ms, seed=1):
+            changes += line.startswith("readiness_change,")
             batch.append(line)
             if len(batch) == BATCH:
                 _write(client, url, batch)
@@ -121,7 +150,7 @@ def fill(url: str, cabinets: int, days: int, heartbeat_ms: int) -> int:
         if batch:
             _write(client, url, batch)
             written += len(batch)
-    return written
+    return written, changes
 
 
 def _write(client: httpx.Client, url: str, batch: list[str]) -> None:
@@ -147,22 +176,33 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, running_services(Path(tmp) / "s") as services:
         url = services.influxdb.url
         started = time.monotonic()
-        points = fill(url, args.cabinets, args.days, heartbeat_ms)
+        points, changes = fill(url, args.cabinets, args.days, heartbeat_ms)
         fill_s = time.monotonic() - started
         out = Path(tmp) / "report.pdf"
         report = child(REPORT, "report", "--month", str(MONTH), "--out", str(out),
                        "--influx-url", url)  # fmt: skip
-        naive = child(NAIVE, url, str(MONTH.start_ms), str(MONTH.start_ms + args.days * DAY_MS))
+        period = (str(MONTH.start_ms), str(MONTH.start_ms + args.days * DAY_MS))
+        readiness = child(READINESS, url, *period)
+        naive = child(NAIVE, url, *period)
         pages = out.stat().st_size
     print(
-        f"{args.cabinets} cabinets x {args.days} days, a snapshot every {args.heartbeat_h:g} h: "
+        f"{args.cabinets} cabinets x {args.days} days, readiness changes at the real rate, "
+        f"telemetry and snapshots every {args.heartbeat_h:g} h: "
         f"{points} points written in {fill_s:.0f} s; the PDF is {pages // 1024} KiB"
+    )
+    real = args.cabinets * args.days * 1440
+    print(
+        f"the report reads {changes} readiness_change points; at the collector's one-minute "
+        f"heartbeat cabinet_state holds {real} ({real / changes:.0f} times as many)"
     )
     print(f"{'':28} {'time (s)':>10} {'peak memory (MiB)':>18}")
     print(f"{'aedfleet report (PDF)':28} {report.seconds:>10.1f} {report.peak_kib / 1024:>18.0f}")
+    print(f"{'readiness alone':28} {readiness.seconds:>10.1f} {readiness.peak_kib / 1024:>18.0f}")
     print(f"{'baseline: pull raw points':28} {naive.seconds:>10.1f} {naive.peak_kib / 1024:>18.0f}")
     print(f"{'report / baseline':28} {report.seconds / naive.seconds:>10.2f} "
           f"{report.peak_kib / naive.peak_kib:>18.2f}")  # fmt: skip
+    print(f"{'readiness / baseline':28} {readiness.seconds / naive.seconds:>10.2f} "
+          f"{readiness.peak_kib / naive.peak_kib:>18.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import msgspec
 
 from aedfleet.alerts.engine import OPEN_KINDS, OPEN_STATES, AlertEngine, Silence
 from aedfleet.alerts.firmware_points import FirmwarePoints
+from aedfleet.alerts.readiness_change import ReadinessChanges
 from aedfleet.alerts.rules import RULES
 from aedfleet.alerts.snapshot import Snapshots
 from aedfleet.alerts.store import AlertStore
@@ -172,6 +173,7 @@ class Alerting:
         self._readiness_written_ms = 0
         self.snapshots = Snapshots(self.engine, inventory, encoder)
         self.firmware = FirmwarePoints(self.engine, encoder)  # the fleet's versions over time
+        self.changes = ReadinessChanges(encoder)  # the report's transitions
         self.coverage = _coverage_watch(config, inventory, clock())
         if self.coverage is not None:
             for place_id, open_place in self.store.open_places().items():
@@ -399,6 +401,8 @@ class Alerting:
     def _write_readiness(self, cabinet_ids: list[str], now_ms: int, *, force: bool) -> None:
         for cabinet_id in cabinet_ids:
             value = self.engine.readiness(cabinet_id)
+            if (change := self.changes.line(cabinet_id, value, now_ms)) is not None:
+                self._write_line(change)
             if not force and self._readiness.get(cabinet_id) == value:
                 continue
             self._readiness[cabinet_id] = value

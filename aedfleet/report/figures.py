@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any, Final, NamedTuple
 
 from aedfleet.influx_query import InfluxQLError
-from aedfleet.report.period import DAY_MS, Month
+from aedfleet.report.period import Month
 from aedfleet.report.queries import Queries, Rows
 from aedfleet.report.readiness import Change, Durations, durations, per_day, ready_pct
 
@@ -115,55 +115,32 @@ class _Fleet(NamedTuple):
     district_of: dict[str, str]
     changes: dict[str, list[Change]]
     initial: dict[str, int | None]
-    known_from: dict[str, int]
 
 
-def _fleet(q: Queries, start_ms: int, end_ms: int, seen: set[str]) -> _Fleet:
-    """Every cabinet's time in each state over [start_ms, end_ms): its state before the range
-    (the day before), its first snapshot (looked for in the first day, and over the whole
-    range only for cabinets found later: the `seen` ones and those with transitions), then
-    the transitions InfluxDB filtered."""
+def _fleet(q: Queries, start_ms: int, end_ms: int) -> _Fleet:
+    """Every cabinet's time in each state over [start_ms, end_ms), from its readiness changes:
+    its state at the last change before the range, then each change in it (a cabinet first
+    heard from in the range is unknown until its first)."""
     district_of: dict[str, str] = {}
     initial: dict[str, int | None] = {}
-    known_from: dict[str, int] = {}
     for row in q.state_before(start_ms):
         district_of[row["cabinet"]] = row["district"]
         initial[row["cabinet"]] = int(row["code"])
-    first = q.first_state(start_ms, min(end_ms, start_ms + DAY_MS))
-    transitions = sorted(q.transitions(start_ms, end_ms), key=lambda r: (r["cabinet"], r["time"]))
-    found = {r["cabinet"] for r in first} | set(initial)
-    later = sorted((seen | {r["cabinet"] for r in transitions}) - found)
-    if later and end_ms > start_ms + DAY_MS:
-        first += q.first_state(start_ms, end_ms, later)
-    for row in first:
-        district_of[row["cabinet"]] = row["district"]
-        if row["cabinet"] not in initial:  # unknown until its first snapshot
-            initial[row["cabinet"]] = None
-            known_from[row["cabinet"]] = int(row["time"])
     changes: dict[str, list[Change]] = defaultdict(list)
-    codes = {c: initial[c] for c in initial}
-    for row in first:
-        cabinet, code = row["cabinet"], int(row["code"])
-        # the first snapshot is a change from unknown, or from the state before the month
-        if cabinet in known_from or codes[cabinet] != code:
-            codes[cabinet] = code
-            changes[cabinet].append(Change(int(row["time"]), code))
-    for row in transitions:
+    for row in sorted(q.transitions(start_ms, end_ms), key=lambda r: (r["cabinet"], r["time"])):
         cabinet = row["cabinet"]
-        code = (codes.get(cabinet) or 0) + int(row["d"])
-        codes[cabinet] = code
-        changes[cabinet].append(Change(int(row["time"]), code))
+        district_of[cabinet] = row["district"]
+        initial.setdefault(cabinet, None)
+        changes[cabinet].append(Change(int(row["time"]), int(row["code"])))
     per_cabinet = {
         cabinet: durations(start_ms, end_ms, initial[cabinet], changes.get(cabinet, []))
         for cabinet in district_of
     }
-    return _Fleet(per_cabinet, district_of, dict(changes), initial, known_from)
+    return _Fleet(per_cabinet, district_of, dict(changes), initial)
 
 
-def _summary_of(
-    q: Queries, month: Month, end_ms: int, seen: set[str]
-) -> tuple[_Fleet, Summary, Rows, Rows]:
-    fleet = _fleet(q, month.start_ms, end_ms, seen)
+def _summary_of(q: Queries, month: Month, end_ms: int) -> tuple[_Fleet, Summary, Rows, Rows]:
+    fleet = _fleet(q, month.start_ms, end_ms)
     total = sum(fleet.per_cabinet.values(), Durations())
     counts = q.alert_counts(month.start_ms, end_ms)
     opened = q.events(month.start_ms, end_ms, USE_EVENTS)
@@ -319,12 +296,11 @@ def _gaps(q: Queries, fleet: _Fleet, start_ms: int, end_ms: int,
 def gather(q: Queries, month: Month, *, district: str | None, now_ms: int) -> Report:
     """Every figure of the report for `month` (up to now, for a month not yet over)."""
     end_ms = min(month.end_ms, now_ms)
-    # the cabinets' names and places from the last day's snapshots (the collector writes one
-    # for every cabinet of its inventory at each heartbeat)
-    places = {r["cabinet"]: r for r in q.places(max(month.start_ms, end_ms - DAY_MS), end_ms)}
-    fleet, summary, counts, events = _summary_of(q, month, end_ms, set(places))
+    # the cabinets' names and places from their last readiness change
+    places = {r["cabinet"]: r for r in q.places(end_ms)}
+    fleet, summary, counts, events = _summary_of(q, month, end_ms)
     before = month.previous()
-    _, previous, _, previous_events = _summary_of(q, before, before.end_ms, set())
+    _, previous, _, previous_events = _summary_of(q, before, before.end_ms)
     previous = previous._replace(uses=len(_uses(previous_events)))
 
     def name(cabinet: str) -> str:

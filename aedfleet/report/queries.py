@@ -4,14 +4,15 @@ alerts), never with the number of stored samples."""
 
 from __future__ import annotations
 
-import re
 from typing import Any, Final
 
+from aedfleet.alerts.readiness_change import MEASUREMENT as CHANGES
 from aedfleet.influx_query import query
-from aedfleet.report.readiness import CODE_EXPRESSION
 
 Rows = list[dict[str, Any]]
 GROUPS: Final = 'GROUP BY "cabinet", "district"'
+# how far back a cabinet's state before a period is looked for: the raw retention (396 days)
+LOOKBACK_MS: Final = 396 * 86_400_000
 
 
 def _quote(value: str) -> str:
@@ -38,37 +39,24 @@ class Queries:
 
     # --- readiness --------------------------------------------------------------------------
 
-    def _codes(self, where: str) -> str:
-        return (f'SELECT {CODE_EXPRESSION} AS "code" FROM "cabinet_state" WHERE {where} '
-                f"{GROUPS}")  # fmt: skip
-
     def state_before(self, start_ms: int) -> Rows:
-        """Each cabinet's state code at its last snapshot in the day before start_ms."""
-        where = self._range(start_ms - 86_400_000, start_ms)
-        return self.ask(f'SELECT last("code") AS "code" FROM ({self._codes(where)}) {GROUPS}')
-
-    def first_state(self, start_ms: int, end_ms: int, cabinets: list[str] | None = None) -> Rows:
-        """Each cabinet's (or the named cabinets') first snapshot in the range."""
-        where = self._range(start_ms, end_ms)
-        if cabinets is not None:
-            names = "|".join(re.escape(c).replace("/", "\\/") for c in cabinets)
-            where += f' AND "cabinet" =~ /^({names})$/'
-        return self.ask(f'SELECT first("code") AS "code" FROM ({self._codes(where)}) {GROUPS}')
+        """Each cabinet's readiness code at its last change before start_ms: the collector
+        writes one for every cabinet at its start, so a cabinet has one unless it is new."""
+        where = f"time >= {start_ms - LOOKBACK_MS}ms AND time < {start_ms}ms{self.district}"
+        return self.ask(f'SELECT last("code") AS "code" FROM "{CHANGES}" WHERE {where} {GROUPS}')
 
     def transitions(self, start_ms: int, end_ms: int) -> Rows:
-        """Only the snapshots whose state differs from the cabinet's snapshot before:
-        `difference` and the filter run inside InfluxDB."""
-        inner = self._codes(self._range(start_ms, end_ms))
-        changes = f'SELECT difference("code") AS "d" FROM ({inner}) {GROUPS}'
-        return self.ask(f'SELECT "d" FROM ({changes}) WHERE "d" <> 0 {GROUPS}')
-
-    def places(self, start_ms: int, end_ms: int) -> Rows:
-        """Each cabinet's name, site and position from its last snapshot."""
-        where = self._range(start_ms, end_ms)
+        """Every readiness change in the range: a few points per cabinet and month."""
         return self.ask(
-            f'SELECT last("name") AS "name", last("lat") AS "lat", last("lon") AS "lon", '
-            f'last("pad_exp") AS "pad_exp", last("batt_exp") AS "batt_exp" '
-            f'FROM "cabinet_state" WHERE {where} GROUP BY "cabinet", "district", "site"'
+            f'SELECT "code" FROM "{CHANGES}" WHERE {self._range(start_ms, end_ms)} {GROUPS}'
+        )
+
+    def places(self, end_ms: int) -> Rows:
+        """Each cabinet's name and position, from its last readiness change before end_ms."""
+        where = f"time >= {end_ms - LOOKBACK_MS}ms AND time < {end_ms}ms{self.district}"
+        return self.ask(
+            f'SELECT last("name") AS "name", last("lat") AS "lat", last("lon") AS "lon" '
+            f'FROM "{CHANGES}" WHERE {where} GROUP BY "cabinet", "district", "site"'
         )
 
     # --- uses, alerts, notifications ----------------------------------------------------------

@@ -1,24 +1,23 @@
 """Time-weighted readiness from readiness transitions (pure).
 
-The collector writes each cabinet's readiness state on every change (and again at a steady
-heartbeat); InfluxDB hands back only the points where the state differs from the point before
-(`queries.transitions`). Between two transitions the state holds, so the time in each state is
-a sum of intervals, exact to the transitions' timestamps: no sampling."""
+The collector writes a `readiness_change` point for a cabinet only when its readiness state or
+reason changes, and one for every cabinet at its start (aedfleet/alerts/readiness_change.py).
+Between two changes the state holds, so the time in each state is a sum of intervals, exact to
+the changes' timestamps: no sampling."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Final, NamedTuple
 
-# the state as one number InfluxDB can difference: available 1, offline 2, in_use 4, else
-# (not_ready) 0; the snapshot sets exactly one of the four 0/1 fields
-CODE_EXPRESSION: Final = '"available" + 2 * "offline" + 4 * "in_use"'
-STATES: Final = {0: "not_ready", 1: "available", 2: "offline", 4: "in_use"}
+from aedfleet.alerts.readiness_change import CODES
+
+STATES: Final = {code: state for state, code in CODES.items()}
 
 
 class Change(NamedTuple):
     at_ms: int
-    code: int  # the state from here on (see CODE_EXPRESSION)
+    code: int  # the state from here on (readiness_change.CODES)
 
 
 class Durations(NamedTuple):

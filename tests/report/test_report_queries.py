@@ -28,11 +28,12 @@ def _database(services: LocalServices, lines: list[str]) -> str:
     return name
 
 
-def _state(cabinet: str, district: str, code: int, at_ms: int) -> str:
-    switches = f"available={int(code == 1)}i,offline={int(code == 2)}i,in_use={int(code == 4)}i"
-    return (f"cabinet_state,cabinet={cabinet},district={district},site=s,known=true "
-            f"{switches},not_ready={int(code == 0)}i,name=\"{cabinet} AED\",lat=37.4,lon=118.0 "
-            f"{at_ms}")  # fmt: skip
+def _change(cabinet: str, district: str, code: int, at_ms: int) -> str:
+    """A `readiness_change` point as the collector writes it (aedfleet/alerts/readiness_change)."""
+    state = {0: "not_ready", 1: "available", 2: "offline", 4: "in_use"}[code]
+    return (f"readiness_change,cabinet={cabinet},district={district},site=s,known=true "
+            f"state=\"{state}\",reason=\"\",code={code}i,name=\"{cabinet} AED\",lat=37.4,"
+            f"lon=118.0 {at_ms}")  # fmt: skip
 
 
 def test_a_district_report_counts_its_own_cabinets_and_reads_coverage(
@@ -42,10 +43,11 @@ def test_a_district_report_counts_its_own_cabinets_and_reads_coverage(
     # a-1 is offline for exactly 72 hours (10 % of November) from the 10th, 01:30
     down = start + 9 * 24 * HOUR_MS + 3 * HOUR_MS // 2
     up = down + 72 * HOUR_MS
-    lines = [_state("a-1", "Bincheng", 2, down), _state("a-1", "Bincheng", 1, up)]
-    for at in range(start - 6 * HOUR_MS, end, HOUR_MS):  # the heartbeat snapshots
-        lines.append(_state("a-1", "Bincheng", 2 if down <= at < up else 1, at))
-        lines.append(_state("b-1", "Boxing", 1, at))
+    # change-only: each cabinet's state from the collector's start, weeks before the month
+    # (b-1 never changes), then a-1's two changes
+    started = start - 20 * 24 * HOUR_MS
+    lines = [_change("a-1", "Bincheng", 1, started), _change("b-1", "Boxing", 1, started),
+             _change("a-1", "Bincheng", 2, down), _change("a-1", "Bincheng", 1, up)]  # fmt: skip
     lines += [f"coverage,scope=fleet weighted_pct={pct} {start + i * HOUR_MS}"
               for i, pct in enumerate((80.0, 90.0))]  # fmt: skip
     lines += [f"coverage,scope=district,district=Bincheng weighted_pct=70.0 {start + HOUR_MS}"]
