@@ -22,6 +22,10 @@ SMOKE = {
     "ingest": (["--messages", "2000", "--naive-messages", "200"], "collector / bare paho"),
     "mqtt_reader": (["--messages", "2000"], "after / before"),
     "report": (["--cabinets", "50"], "report / baseline"),
+    "responders": (
+        ["--responders", "2000", "--selections", "50", "--loads", "1"],
+        "brute force / indexed",
+    ),
 }
 
 

@@ -24,7 +24,7 @@ from aedfleet.collector import protocol as p
 from aedfleet.collector.clock import wall_ms
 from aedfleet.collector.config import CollectorConfig, ConfigError, settings_from
 from aedfleet.collector.enrich import PointEncoder
-from aedfleet.collector.inventory import Inventory
+from aedfleet.collector.inventory import Cabinet, Inventory
 from aedfleet.notify.aliyun import AliyunNotifier
 from aedfleet.notify.demo_outbox import FileOutboxNotifier
 from aedfleet.notify.dispatcher import Dispatcher
@@ -37,6 +37,7 @@ from aedfleet.notify.webhook import WebhookNotifier, signing_key
 
 if TYPE_CHECKING:
     from aedfleet.coverage.watch import CoverageWatch
+    from aedfleet.responders.dispatch import Responders
 
 log = logging.getLogger("aedfleet.alerts")
 MAX_SILENCE_MINUTES: Final = 7 * 24 * 60
@@ -120,6 +121,24 @@ def _coverage_watch(
                               now_ms=now_ms)  # fmt: skip
 
 
+def _responders(config: CollectorConfig) -> Responders | None:
+    """Responder dispatch when `[responders] file` is set; a bad row, a row without consent or
+    a file others may read stop start-up (docs/responders.md)."""
+    r = config.responders
+    if not r.file:
+        return None
+    from aedfleet.responders.dispatch import Responders  # noqa: PLC0415 (scipy only when used)
+    from aedfleet.responders.select import Limits  # noqa: PLC0415
+
+    limits = Limits(radius_m=r.radius_m, max_responders=r.max_responders,
+                    rest_minutes=r.rest_minutes, daily_budget=r.daily_budget,
+                    utc_offset_minutes=config.fleet.utc_offset_minutes)  # fmt: skip
+    try:
+        return Responders.load(Path(r.file), limits)
+    except (OSError, ValueError) as error:
+        raise ConfigError(str(error)) from error
+
+
 class Alerting:
     def __init__(
         self,
@@ -160,6 +179,7 @@ class Alerting:
             for place_id, open_place in self.store.open_places().items():
                 if not self.coverage.restore(place_id, *open_place):
                     self.store.place_closed(place_id)  # no longer a key place
+        self.responders = _responders(config)
 
     # --- from the message path (must stay cheap) -----------------------------------------
 
@@ -262,6 +282,10 @@ class Alerting:
             text = self.coverage.text(transition)  # about a place, not a cabinet
             routes = self.coverage.routes
 
+        if "sms" in self._channels():
+            # in the same dispatch as the duty officers', queued first: never after them
+            text += self._dispatch_responders(transition, cabinet, now_ms)
+
         def notification(recipient: str) -> Notification:
             return Notification(
                 f"{transition.key}:{recipient}", recipient, text, transition.cabinet_id,
@@ -277,6 +301,44 @@ class Alerting:
                 self.store.sends.enqueue(notification(phone), "sms", now_ms, now_ms, "over_budget")
         if "webhook" in self._channels() and transition.kind != "info":
             self.store.sends.enqueue(notification("webhook"), "webhook", now_ms, now_ms)
+
+    def _dispatch_responders(
+        self, transition: Transition, cabinet: Cabinet | None, now_ms: int
+    ) -> str:
+        """An emergency's responders queued; what the duty officers' text adds
+        (docs/responders.md)."""
+        from aedfleet.responders.dispatch import EMERGENCY_RULE, dispatch_line  # noqa: PLC0415
+        from aedfleet.responders.text import duty_note  # noqa: PLC0415
+
+        if (self.responders is None or cabinet is None or transition.rule != EMERGENCY_RULE
+                or transition.kind != "firing" or transition.silenced):  # fmt: skip
+            return ""
+        dispatch = self.responders.dispatch(transition, cabinet, now_ms)
+        for sms in dispatch.notifications:
+            self.store.sends.enqueue(sms, "sms", now_ms, now_ms)
+        alerted = len(dispatch.notifications)
+        self._write_line(dispatch_line(self._encoder.tags(cabinet.id), "dispatch", dispatch,
+                                       alerted, now_ms))  # fmt: skip
+        nearest = dispatch.distances_m[0] if dispatch.distances_m else None
+        log.warning("responders: %d alerted for %s (%d within %.0f m)", alerted, cabinet.id,
+                    dispatch.in_radius, self.responders.limits.radius_m)  # fmt: skip
+        return " " + duty_note(alerted, nearest, self.config.notify.language)
+
+    def _stand_down(self, transition: Transition, now_ms: int) -> None:
+        """After a false-alarm acknowledgement: a short stand-down to the responders texted."""
+        from aedfleet.responders.dispatch import EMERGENCY_RULE, dispatch_line  # noqa: PLC0415
+
+        cabinet = self.inventory.get(transition.cabinet_id)
+        if (self.responders is None or cabinet is None or "sms" not in self._channels()
+                or transition.rule != EMERGENCY_RULE):  # fmt: skip
+            return
+        stand_downs = self.responders.stand_down(cabinet, transition.since_ms)
+        for sms in stand_downs:
+            self.store.sends.enqueue(sms, "sms", now_ms, now_ms)
+        self._write_line(dispatch_line(self._encoder.tags(cabinet.id), "stand_down", None,
+                                       len(stand_downs), now_ms))  # fmt: skip
+        if self.dispatcher is not None:
+            self.dispatcher.wake.set()
 
     def _channels(self) -> set[str]:
         notify = self.config.notify
@@ -367,8 +429,10 @@ class Alerting:
             return False
         return cabinet_id not in self.inventory and self.coverage.is_place(cabinet_id)
 
-    def acknowledge(self, cabinet_id: str, rule: str, by: str) -> bool:
-        """`by`: the name of the operator's token."""
+    def acknowledge(
+        self, cabinet_id: str, rule: str, by: str, *, false_alarm: bool = False
+    ) -> bool:
+        """`by`: the name of the operator's token; `false_alarm`: the responders stand down."""
         now = self._clock()
         if self.coverage is not None and rule == COVERAGE_LOST:
             return self._acknowledge_place(cabinet_id, by, now)
@@ -376,9 +440,12 @@ class Alerting:
         if transition is None:
             return False
         self.handle([transition], now)
+        if false_alarm:
+            self._stand_down(transition, now)
         self.store.save(self.engine, {cabinet_id})
         self.engine.dirty.add(cabinet_id)  # its cabinet_state snapshot says acknowledged
-        self._record("ack", cabinet_id, rule, by, transition.severity, now)
+        self._record("ack", cabinet_id, rule, by, transition.severity, now,
+                     reason="false alarm" if false_alarm else "")  # fmt: skip
         return True
 
     def _acknowledge_place(self, place_id: str, by: str, now_ms: int) -> bool:

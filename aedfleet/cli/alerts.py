@@ -104,16 +104,20 @@ def alerts_list(url: str) -> None:
 @alerts.command("ack")
 @click.argument("cabinet")
 @click.argument("rule")
+@click.option("--false-alarm", is_flag=True,
+              help="No emergency: the responders texted get a short stand-down.")  # fmt: skip
 @_COLLECTOR_URL
 @_TOKEN
 @_CONFIG
-def alerts_ack(cabinet: str, rule: str, url: str, token: str, config_path: Path | None) -> None:
+def alerts_ack(
+    cabinet: str, rule: str, false_alarm: bool, url: str, token: str, config_path: Path | None
+) -> None:
     """Acknowledge an alert: its repeats stop. The audit trail records the token's name.
 
-    Example: AEDFLEET_HTTP_TOKEN=... aedfleet alerts ack bz-bc-001 opened
+    Example: AEDFLEET_HTTP_TOKEN=... aedfleet alerts ack bz-bc-001 opened --false-alarm
     """
     answer = _call("POST", f"{url}/alerts/ack", _token(token, config_path),
-                   json={"cabinet": cabinet, "rule": rule})  # fmt: skip
+                   json={"cabinet": cabinet, "rule": rule, "false_alarm": false_alarm})  # fmt: skip
     click.echo(f"acknowledged {rule} on {cabinet} as {answer['by']}")
 
 

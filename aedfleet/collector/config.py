@@ -109,6 +109,17 @@ class CoverageConfig(_Section, frozen=True):
     detour_factor: Annotated[float, msgspec.Meta(ge=1)] = 1.2
 
 
+class RespondersConfig(_Section, frozen=True):
+    """Nearby certified first-aiders texted in an emergency (docs/responders.md); off while
+    `file` is empty."""
+
+    file: str = ""  # the responders CSV, mode 0600
+    radius_m: Annotated[float, msgspec.Meta(gt=0, le=5000)] = 500.0
+    max_responders: Annotated[int, msgspec.Meta(ge=1, le=50)] = 5
+    rest_minutes: Annotated[int, msgspec.Meta(ge=0)] = 30
+    daily_budget: Annotated[int, msgspec.Meta(ge=1)] = 3
+
+
 class HttpConfig(_Section, frozen=True):
     # /healthz and /metrics (open), and the alerts API that acknowledges and silences (a token
     # for every change); keep it on loopback, or behind a TLS proxy. Empty to disable.
@@ -169,6 +180,7 @@ class CollectorConfig(_Section, frozen=True):
     twilio: TwilioConfig = msgspec.field(default_factory=TwilioConfig)
     aliyun: AliyunConfig = msgspec.field(default_factory=AliyunConfig)
     coverage: CoverageConfig = msgspec.field(default_factory=CoverageConfig)
+    responders: RespondersConfig = msgspec.field(default_factory=RespondersConfig)
 
 
 def load_config(path: Path | None, environ: Mapping[str, str] = os.environ) -> CollectorConfig:

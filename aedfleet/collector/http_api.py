@@ -39,6 +39,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class AckRequest(msgspec.Struct, forbid_unknown_fields=True):
     cabinet: str
     rule: str
+    false_alarm: bool = False  # the responders texted get a stand-down (docs/responders.md)
 
 
 class SilenceRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -141,7 +142,8 @@ def add_alert_routes(app: web.Application, alerting: Alerting, access: Access) -
 
     async def acknowledge(request: web.Request) -> web.Response:
         ack = await _body(request, AckRequest)
-        if not alerting.acknowledge(ack.cabinet, ack.rule, request[WHO]):
+        if not alerting.acknowledge(ack.cabinet, ack.rule, request[WHO],
+                                    false_alarm=ack.false_alarm):  # fmt: skip
             raise web.HTTPNotFound(text=f"no firing {ack.rule} alert for {ack.cabinet}")
         return web.json_response({"acknowledged": True, "by": request[WHO]})
 

@@ -18,14 +18,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
+import msgspec
 from rich.console import Console, Group
 from rich.live import Live
 
 from aedfleet.broker.files import write_private
-from aedfleet.collector.config import CollectorConfig
+from aedfleet.collector.config import CollectorConfig, RespondersConfig
 from aedfleet.collector.inventory import Cabinet, write_inventory
 from aedfleet.collector.service import Collector
 from aedfleet.demo_env import ENV_FILE, env_text
+from aedfleet.responders.roster import COLUMNS as RESPONDER_COLUMNS
 from aedfleet.services import LOOPBACK, LocalServices, free_port
 from aedfleet.simulator.clock import SimClock
 from aedfleet.simulator.demo_story import Pace, beat_texts, cast, emergency_steps
@@ -84,6 +86,8 @@ class Demo:
         inventory = workdir / "inventory.csv"
         write_inventory(inventory, cabinets)
         config = collector_config_for(services, workdir, inventory, http, pace)
+        roster = write_demo_responders(workdir / "responders.csv", self.the.emergency)
+        config = msgspec.structs.replace(config, responders=RespondersConfig(file=str(roster)))
         self.collector = Collector(config, {c.id: c for c in cabinets}, self.clock.now_ms)
         self.start_date = datetime.date.today()
         plan = plan_fleet(len(cabinets), [], self.library, seed=DEMO_SEED,
@@ -240,7 +244,17 @@ class Demo:
         speed = f" x{self.clock.speed:g}" if self.clock.speed != 1 else ""
         covered, lost = self._coverage()
         return Snapshot(self._elapsed(), clock_text(self.clock.now_ms()) + speed, districts,
-                        self.beats, act, alerts, self._sms(), covered, lost)  # fmt: skip
+                        self.beats, act, alerts, self._sms(), covered, lost,
+                        self._responders())  # fmt: skip
+
+    def _responders(self) -> str:
+        """How many responders the emergency alerted and the nearest's distance: counts only."""
+        responders = self.collector.alerting.responders
+        last = responders.last if responders is not None else None
+        if last is None or last[0] != self.the.emergency.id:
+            return ""
+        _, alerted, nearest = last
+        return f"{alerted} responders alerted" + (f", nearest {nearest:.0f} m" if nearest else "")
 
     def _coverage(self) -> tuple[str, tuple[str, ...]]:
         """Fleet coverage of the key places beside readiness, and the places that just lost
@@ -262,6 +276,21 @@ class Demo:
     def view(self, console: Console) -> Group:
         width, height = console.size
         return Group(*render(self.snapshot(), width, height))
+
+
+# three demo first-aiders north of People's Hospital: 0.001 degree of latitude is 111.195 m
+DEMO_RESPONDERS: Final = ((140, "zh"), (260, "en"), (390, "zh"))
+
+
+def write_demo_responders(path: Path, hospital: Cabinet) -> Path:
+    """The demo's responders file (made-up people and numbers), private as the real one must be."""
+    lines = [",".join(RESPONDER_COLUMNS)] + [
+        f"demo-{n},Demo responder {n},+8613800001{n:03d},DEMO-{n},2030-12-31,"
+        f"{hospital.lat + metres / 111_195.08:.6f},{hospital.lon},24/7,2026-01-01,{language}"
+        for n, (metres, language) in enumerate(DEMO_RESPONDERS, start=1)
+    ]
+    write_private(path, ("\n".join(lines) + "\n").encode())
+    return path
 
 
 def collector_config_for(

@@ -37,6 +37,7 @@ class Snapshot(NamedTuple):
     sms: list[str]  # the outbox's lines, oldest first
     covered: str = ""  # the key places a ready AED covers, fleet-wide (docs/coverage.md)
     lost: tuple[str, ...] = ()  # key places that lost their last ready AED, newest first
+    responders: str = ""  # "3 responders alerted, nearest 140 m" (docs/responders.md)
 
 
 def clock_text(at_ms: int) -> str:
@@ -140,7 +141,9 @@ def render(s: Snapshot, width: int, height: int) -> list[Text]:
         return _fit([ask, *_header(s)], width, height)
     sections = [
         _Section("what happens", [Text(b) for b in s.beats], 4, True, 2),
-        _Section("you are the duty officer", [Text(a, style="bold") for a in s.act], 3, False, 4),
+        # the responders an emergency alerted, in the heading: it costs the act no row
+        _Section("you are the duty officer" + (f": {s.responders}" if s.responders else ""),
+                 [Text(a, style="bold") for a in s.act], 3, False, 4),
         _Section("key places that lost their last ready AED",
                  [Text(line, style="bold red") for line in s.lost], 2, False, 0),
         _Section("active alerts", alert_lines(s.alerts) or [Text("(none)")], 3, False, 0),
