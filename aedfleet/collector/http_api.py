@@ -193,7 +193,7 @@ async def serve(
 
     async def healthz(_request: web.Request) -> web.Response:
         answer = health()
-        return web.json_response(answer, status=200 if answer["mqtt_connected"] else 503)
+        return web.json_response(answer, status=200 if answer["mqtt_subscribed"] else 503)
 
     async def metrics(_request: web.Request) -> web.Response:
         return web.Response(body=render(registry), content_type="text/plain")

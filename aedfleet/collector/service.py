@@ -173,6 +173,7 @@ class Collector:
         spool = self.sink.spool
         return {
             "mqtt_connected": self.sources.up(),
+            "mqtt_subscribed": self.sources.receiving(),
             "sources": self.sources.connected(),
             "brokers": self.sources.brokers(),
             "influx": "down" if self.sink.influx_down else "ok",

@@ -55,6 +55,10 @@ class Sources:
     def up(self) -> bool:
         return self.telemetry.connected.is_set() and self.events.connected.is_set()
 
+    def receiving(self) -> bool:
+        """Both connections subscribed: from now on the broker queues what cabinets send."""
+        return self.telemetry.subscribed.is_set() and self.events.subscribed.is_set()
+
     def connected(self) -> dict[str, bool]:
         return {source.name: source.connected.is_set() for source in self.both}
 

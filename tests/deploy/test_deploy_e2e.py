@@ -75,7 +75,7 @@ def test_units_run_as_written_and_a_door_opening_reaches_the_sms_provider(
         def collector_up() -> bool:
             try:
                 url = f"http://127.0.0.1:{http_port}/healthz"
-                return bool(httpx.get(url, timeout=2).json()["mqtt_connected"])
+                return bool(httpx.get(url, timeout=2).json()["mqtt_subscribed"])
             except (httpx.HTTPError, ValueError):
                 return False
 

@@ -186,7 +186,7 @@ class CollectorOnCluster:
     def _connected(self) -> bool:
         try:
             answer = httpx.get(f"http://127.0.0.1:{self.http_port}/healthz", timeout=2)
-            return bool(answer.json()["mqtt_connected"])
+            return bool(answer.json()["mqtt_subscribed"])
         except (httpx.HTTPError, ValueError):
             return False
 

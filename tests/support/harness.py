@@ -117,7 +117,9 @@ class CollectorProcess:
 
     def _connected(self) -> bool:
         try:
-            return bool(self.health()["mqtt_connected"])
+            # subscribed, not only connected: a test's first publish must not race the SUBACK
+            # (before it, the broker keeps nothing for a new session)
+            return bool(self.health()["mqtt_subscribed"])
         except (httpx.HTTPError, ValueError):
             return False
 
