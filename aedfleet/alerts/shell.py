@@ -169,11 +169,10 @@ class Alerting:
             )
         )  # fmt: skip
         self.dispatcher: Dispatcher | None = None
-        self._readiness: dict[str, tuple[str, str]] = {}
         self._readiness_written_ms = 0
         self.snapshots = Snapshots(self.engine, inventory, encoder)
         self.firmware = FirmwarePoints(self.engine, encoder)  # the fleet's versions over time
-        self.changes = ReadinessChanges(encoder)  # the report's transitions
+        self.changes = ReadinessChanges(encoder)  # the last readiness written; its changes
         self.coverage = _coverage_watch(config, inventory, clock())
         if self.coverage is not None:
             for place_id, open_place in self.store.open_places().items():
@@ -401,11 +400,12 @@ class Alerting:
     def _write_readiness(self, cabinet_ids: list[str], now_ms: int, *, force: bool) -> None:
         for cabinet_id in cabinet_ids:
             value = self.engine.readiness(cabinet_id)
-            if (change := self.changes.line(cabinet_id, value, now_ms)) is not None:
+            # the change point, and whether anything changed: the one record of what was written
+            change = self.changes.line(cabinet_id, value, now_ms)
+            if change is not None:
                 self._write_line(change)
-            if not force and self._readiness.get(cabinet_id) == value:
+            elif not force:
                 continue
-            self._readiness[cabinet_id] = value
             state, reason = value
             self._write_line(
                 f"readiness{self._encoder.tags(cabinet_id)} state={lp.string(state)},"
