@@ -16,7 +16,7 @@ import asyncio
 import random
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,6 +33,7 @@ from aedfleet.simulator.clock import SimClock
 from aedfleet.simulator.environment import Environment
 from aedfleet.simulator.simulated_cabinet import SimulatedCabinet
 from tests.firmware.ota_release import firmware_files, key_b64, sign
+from tests.support.harness import until
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 DISTRICTS = ("bincheng", "zhanhua", "huimin", "yangxin", "wudi", "boxing", "zouping")
@@ -66,13 +67,6 @@ def running(cabinet: SimulatedCabinet) -> str | None:
         return None
     package = type(cabinet.app).__module__.rpartition(".")[0]
     return str(sys.modules[f"{package}.config"].FIRMWARE_VERSION)
-
-
-async def until(predicate: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
 
 
 async def drive(rollout: plan.Rollout, release: Release, mosquitto: Mosquitto,
@@ -116,7 +110,9 @@ async def rollouts(mosquitto: Mosquitto, workdir: Path) -> None:
     for cabinet in fleet.values():
         cabinet.start()
     try:
-        await until(lambda: all(running(c) == FACTORY for c in fleet.values()), "all online")
+        await until(
+            lambda: all(running(c) == FACTORY for c in fleet.values()), DEADLINE_S, "all online"
+        )
 
         # a release that crashes at start: halted after wave 1, which rolls back by itself
         bad = plan.Rollout("1.0.1", waves, policy)
@@ -125,7 +121,9 @@ async def rollouts(mosquitto: Mosquitto, workdir: Path) -> None:
         assert halted.phase == plan.HALTED
         assert halted.reason == "wave 1: 1 of 1 failed (trial_crash); threshold 0"
         [first] = waves[0]
-        await until(lambda: running(fleet[first]) == FACTORY, "the first wave's rollback")
+        await until(
+            lambda: running(fleet[first]) == FACTORY, DEADLINE_S, "the first wave's rollback"
+        )
         assert fleet[first].boots == 3  # the trial, then the known-good version again
         others = [c for c in fleet.values() if c.cabinet_id != first]
         assert all(c.boots == 1 and c.app.updater is None for c in others), "never offered"
@@ -139,20 +137,28 @@ async def rollouts(mosquitto: Mosquitto, workdir: Path) -> None:
             drive(good, sign("2.0.0", firmware_files("2.0.0"), key), mosquitto,
                   workdir / "state")
         )  # fmt: skip
-        await until(lambda: good.cabinets[first].state != plan.PENDING, "wave 1 offered")
+        await until(
+            lambda: good.cabinets[first].state != plan.PENDING, DEADLINE_S, "wave 1 offered"
+        )
         opened.set("door", True)  # the driver listens by now: it hears the door open
-        await until(lambda: opened.took("door", True), "the door taken")
+        await until(lambda: opened.took("door", True), DEADLINE_S, "the door taken")
         rest = [c for c in waves[1] if c != opened.cabinet_id]
-        await until(lambda: all(good.cabinets[c].state == plan.APPLIED for c in rest),
-                    "wave 2 but the opened cabinet")  # fmt: skip
+        await until(
+            lambda: all(good.cabinets[c].state == plan.APPLIED for c in rest),
+            DEADLINE_S,
+            "wave 2 but the opened cabinet",
+        )
         assert good.cabinets[opened.cabinet_id].state == plan.PENDING
         assert opened.app.updater is None and running(opened) == FACTORY
         assert good.wave == 1, "the next wave waits for the opened cabinet"
         opened.set("door", False)
         finished = await asyncio.wait_for(task, DEADLINE_S)
         assert finished.phase == plan.DONE, finished.reason
-        await until(lambda: all(running(c) == "2.0.0" for c in fleet.values()),
-                    "the whole fleet on 2.0.0")  # fmt: skip
+        await until(
+            lambda: all(running(c) == "2.0.0" for c in fleet.values()),
+            DEADLINE_S,
+            "the whole fleet on 2.0.0",
+        )
         assert finished.versions() == {"2.0.0": COUNT}
         # one loaded copy per version installed (1.0.1, 2.0.0), no bare firmware module
         copies = {m for m in sys.modules if m.startswith(f"{firmware.PACKAGE}_") and "." not in m}
