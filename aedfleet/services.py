@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import getpass
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -31,6 +32,7 @@ LOOPBACK: Final = "127.0.0.1"
 DEFAULT_CABINETS: Final = ("bz-bc-001", "bz-bc-002", "bz-zh-004")
 POOL: Final = 64  # test collectors' accounts made with each broker (fleet writers: twice that)
 _PR_SET_PDEATHSIG: Final = 1
+LISTEN_PORTS_FROM: Final = 10_000  # below: well-known and registered services' ports
 
 
 class ServiceError(RuntimeError):
@@ -38,10 +40,36 @@ class ServiceError(RuntimeError):
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
+    """A loopback port nothing is bound to, chosen outside the kernel's ephemeral range: a port
+    from that range can become the local end of any outgoing connection between this check and
+    the listener's bind, which then fails ("Address already in use")."""
+    ephemeral = _ephemeral_range()
+    for _ in range(200):
+        port = LISTEN_PORTS_FROM + secrets.randbelow(65536 - LISTEN_PORTS_FROM)
+        if not ephemeral[0] <= port <= ephemeral[1] and _bindable(port):
+            return port
+    with socket.socket() as sock:  # the ephemeral range is all there is
         sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
-        return port
+        chosen: int = sock.getsockname()[1]
+        return chosen
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+def _bindable(port: int) -> bool:
+    """No socket holds the port, not even a connection in TIME_WAIT (no SO_REUSEADDR here)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return False
+        return True
 
 
 def _die_with_parent() -> None:
@@ -69,9 +97,11 @@ class ManagedProcess:
         log_path: Path,
         ready: Callable[[], bool],
         env: dict[str, str] | None = None,
+        own_log: Path | None = None,
     ) -> None:
         self.name = name
         self._argv = argv
+        self._own_log = own_log  # where the program writes its errors itself, if not stdout
         self._env = env
         self._log_path = log_path
         self._ready = ready
@@ -101,12 +131,23 @@ class ManagedProcess:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if not self.running:
-                raise ServiceError(f"{self.name} exited at start; see {self._log_path}")
+                raise ServiceError(f"{self.name} exited at start; see {self._log_path}"
+                                   f"{self._last_lines()}")  # fmt: skip
             if self._ready():
                 return
             time.sleep(0.05)
         self.stop()
-        raise ServiceError(f"{self.name} did not answer within {timeout_s} s; see {self._log_path}")
+        raise ServiceError(f"{self.name} did not answer within {timeout_s} s; see {self._log_path}"
+                           f"{self._last_lines()}")  # fmt: skip
+
+    def _last_lines(self, count: int = 5) -> str:
+        """The end of the log, for the error that names it: the cause, where CI shows only the
+        error."""
+        try:
+            lines = (self._own_log or self._log_path).read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return "".join(f"\n  {line.encode('unicode_escape').decode()}" for line in lines[-count:])
 
     def stop(self, timeout_s: float = 10.0) -> None:
         process, self._process = self._process, None
@@ -185,6 +226,7 @@ class Mosquitto:
             lambda: mqtt_answers(
                 self.host, self.port, username=operator, password=self.password(operator)
             ),
+            own_log=self.log_path,
         )
 
     def _generate(self) -> BrokerFiles:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,7 +16,7 @@ import pytest
 
 from aedfleet.broker.accounts import OPERATOR_USER
 from aedfleet.dashboards.boards import DASHBOARDS
-from aedfleet.services import LocalServices, Mosquitto, free_port, mqtt_answers
+from aedfleet.services import LocalServices, Mosquitto, ServiceError, free_port, mqtt_answers
 from tests.support.harness import operator_client, rows_so_far, wait_for
 
 pytestmark = pytest.mark.services
@@ -92,6 +93,24 @@ def test_stop_leaves_a_broker_it_did_not_start_running(tmp_path: Path) -> None:
     finally:
         foreign.terminate()
         foreign.wait()
+
+
+def test_a_chosen_port_is_never_one_an_outgoing_connection_can_take() -> None:
+    """CI once saw the demo's broker exit at start: a port from the kernel's ephemeral range can
+    become the local end of any outgoing connection between the choice and the listener's bind."""
+    low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    chosen = {free_port() for _ in range(200)}
+    assert not [port for port in chosen if low <= port <= high]
+    assert len(chosen) > 150  # chosen at random: two test workers do not pick alike
+
+
+def test_a_service_that_cannot_start_says_why(tmp_path: Path) -> None:
+    """Where CI shows only the error, the error carries the service's own reason."""
+    broker = Mosquitto(tmp_path / "broker")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", broker.port))  # what an outgoing connection could have done
+        with pytest.raises(ServiceError, match="Address already in use"):
+            broker.process.start()
 
 
 def test_services_die_with_a_killed_test_run(tmp_path: Path) -> None:
