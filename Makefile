@@ -48,9 +48,11 @@ $(INSTALLED): $(LOCK) pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
-# Refresh the lock on purpose (runtime and dev dependencies, with hashes) from pyproject's ranges.
+# The lock after a change to pyproject (runtime and dev dependencies, with hashes): what is
+# locked stays at its version unless pyproject's range excludes it. `make lock UPGRADE=--upgrade`
+# moves everything to the newest in range, on purpose and with a full test run.
 lock: $(INSTALLED)
-	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --upgrade \
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes $(UPGRADE) \
 		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o $(LOCK)
 
 clean:
