@@ -161,6 +161,10 @@ class AlertsConfig(Thresholds, frozen=True):
     """The alert thresholds (aedfleet/alerts/settings.py), and how the collector runs them."""
 
     state_dir: str = ".run/collector/state"  # SQLite: alerts, cabinet states, notifications
+    # high availability (docs/ha.md): postgresql://<user>@<host>:<port>/<database> keeps them in
+    # PostgreSQL instead, shared by the collectors; the password is not written in the URL
+    store: Annotated[str, msgspec.Meta(pattern=r"^(postgres(ql)?://.+)?$")] = ""
+    store_password: str = ""  # prefer AEDFLEET_ALERTS_STORE_PASSWORD
     tick_ms: _Positive = 1000
     readiness_every_s: _Positive = 60
     broker_grace_s: int | None = None  # default: heartbeat_s x missed_heartbeats
