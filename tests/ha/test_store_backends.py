@@ -18,6 +18,7 @@ from aedfleet.notify.messages import Notification
 from tests.alerts.test_engine import CAB, MIN, T0
 from tests.alerts.test_redelivery import fresh, opening_and_resolution, redelivered
 from tests.ha.backends import Backend
+from tests.support.postgres import PostgresServer
 
 NOTE = Notification(
     key="k1", recipient="+8613700000001", text="door opened", cabinet_id="bz-bc-001",
@@ -143,3 +144,17 @@ def test_a_password_written_into_the_store_url_is_refused(pg_url: str) -> None:
     with pytest.raises(ConfigError, match="AEDFLEET_ALERTS_STORE_PASSWORD") as refused:
         open_store(AlertsConfig(store=leaky))
     assert "hunter2" not in str(refused.value)
+
+
+def test_a_url_listing_the_primary_and_its_standby_reaches_the_one_that_answers(
+    postgres: PostgresServer, pg_url: str
+) -> None:
+    # docs/ha.md: after a promotion, the collectors find the new primary through this list
+    first_gone = pg_url.replace("@127.0.0.1:", "@127.0.0.1:1,127.0.0.1:")
+    store = open_store(AlertsConfig(store=first_gone + "?target_session_attrs=read-write",
+                                    store_password=postgres.password))  # fmt: skip
+    try:
+        store.place_opened("mall_square", T0)
+        assert store.open_places() == {"mall_square": OpenPlace(T0, "")}
+    finally:
+        store.close()
