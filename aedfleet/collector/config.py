@@ -172,6 +172,16 @@ class AlertsConfig(Thresholds, frozen=True):
     cabinets: dict[str, dict[str, float]] = msgspec.field(default_factory=dict)
 
 
+class HaConfig(_Section, frozen=True):
+    """Active/standby collectors (docs/ha.md): with `lease`, a collector runs only while it
+    holds the leader lease in the `[alerts] store` PostgreSQL, and waits as a standby before."""
+
+    lease: bool = False
+    ttl_s: Annotated[float, msgspec.Meta(gt=0)] = 15.0  # a lease lasts this long unrenewed
+    renew_every_s: Annotated[float, msgspec.Meta(gt=0)] = 3.0  # also a standby's asking pace
+    margin_s: Annotated[float, msgspec.Meta(gt=0)] = 3.0  # the holder stops this much earlier
+
+
 class CollectorConfig(_Section, frozen=True):
     mqtt: MqttConfig = msgspec.field(default_factory=MqttConfig)
     influx: InfluxConfig = msgspec.field(default_factory=InfluxConfig)
@@ -185,6 +195,7 @@ class CollectorConfig(_Section, frozen=True):
     aliyun: AliyunConfig = msgspec.field(default_factory=AliyunConfig)
     coverage: CoverageConfig = msgspec.field(default_factory=CoverageConfig)
     responders: RespondersConfig = msgspec.field(default_factory=RespondersConfig)
+    ha: HaConfig = msgspec.field(default_factory=HaConfig)
 
 
 def load_config(path: Path | None, environ: Mapping[str, str] = os.environ) -> CollectorConfig:

@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 import socket
+import threading
 import time
 from collections.abc import Callable
 from typing import Final
@@ -42,7 +43,8 @@ def holder_name() -> str:
 
 
 class Lease:
-    """One contender for the lease `name`. Not thread-safe: one caller at a time."""
+    """One contender for the lease `name`; its attempts and release run one at a time (the
+    collector runs them in worker threads)."""
 
     def __init__(
         self,
@@ -60,6 +62,7 @@ class Lease:
         self._connect = connect
         self._clock = clock
         self._db: PostgresDatabase | None = None
+        self._lock = threading.Lock()
 
     def _database(self) -> PostgresDatabase:
         if self._db is None:
@@ -71,6 +74,10 @@ class Lease:
 
     def attempt(self) -> bool:
         """Acquire, or renew, the lease; whether this contender leads now."""
+        with self._lock:
+            return self._attempt()
+
+    def _attempt(self) -> bool:
         started = self._clock()
         held: bool | None
         try:
@@ -95,6 +102,10 @@ class Lease:
 
     def release(self) -> None:
         """Give the lease up (on a clean stop), so a standby takes over at once."""
+        with self._lock:
+            self._release()
+
+    def _release(self) -> None:
         self.tenure = Tenure()
         if self._db is None:
             return
