@@ -3,12 +3,16 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # systemd: its systemd-analyze checks the units `aedfleet deploy` writes (a container lacks it);
-# fonts-wqy-microhei: Chinese in the monthly report; poppler-utils: its tests read the PDF back
-DEBIAN_PACKAGES := mosquitto mosquitto-clients influxdb systemd fonts-wqy-microhei poppler-utils
+# fonts-wqy-microhei: Chinese in the monthly report; poppler-utils: its tests read the PDF back;
+# postgresql: the high-availability alert store and lease (docs/ha.md), its tests' server, and
+# the libpq5 that psycopg loads
+DEBIAN_PACKAGES := mosquitto mosquitto-clients influxdb systemd fonts-wqy-microhei poppler-utils \
+	postgresql
 # what each Debian package installs (a command, or the font file), so a second run knows there
 # is nothing to install
 DEBIAN_COMMANDS := /usr/sbin/mosquitto /usr/bin/mosquitto_sub /usr/bin/influxd \
-	/usr/bin/systemd-analyze /usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/bin/pdftoppm
+	/usr/bin/systemd-analyze /usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/bin/pdftoppm \
+	/usr/lib/postgresql/15/bin/postgres
 INSTALLED := $(VENV)/.installed
 
 LOCK := requirements.lock

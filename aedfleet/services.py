@@ -98,8 +98,10 @@ class ManagedProcess:
         ready: Callable[[], bool],
         env: dict[str, str] | None = None,
         own_log: Path | None = None,
+        user: str | None = None,
     ) -> None:
         self.name = name
+        self._user = user  # run as this account (PostgreSQL refuses root), its own group only
         self._argv = argv
         self._own_log = own_log  # where the program writes its errors itself, if not stdout
         self._env = env
@@ -123,6 +125,9 @@ class ManagedProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **self._env} if self._env else None,
+                user=self._user,
+                group=self._user,
+                extra_groups=[] if self._user else None,
                 preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, no locks taken
                 # a Ctrl-C at the terminal is for the programme, which then stops its children
                 # in order (the demo's collector must not lose its broker mid-shutdown)

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # module -> (smoke-size arguments, a line its table must print)
 SMOKE = {
     "alert_latency": (["--openings", "3"], "p99"),
+    "alert_store": (["--operations", "50"], "postgresql / sqlite"),
     "coverage": (
         ["--cabinets", "200", "--places", "1000", "--changes", "200"],
         "brute force / indexed",

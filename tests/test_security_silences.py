@@ -8,6 +8,7 @@ from pathlib import Path
 from aedfleet.alerts.engine import AlertEngine, Silence
 from aedfleet.alerts.settings import Settings
 from aedfleet.alerts.store import AlertStore
+from aedfleet.sqldb import SqliteDatabase
 
 
 def test_saving_an_event_rewrites_the_silences_only_when_they_changed(tmp_path: Path) -> None:
@@ -16,7 +17,8 @@ def test_saving_an_event_rewrites_the_silences_only_when_they_changed(tmp_path: 
                        for n in range(500)]  # fmt: skip
     store = AlertStore(tmp_path / "alerts.sqlite3")
     statements: list[str] = []
-    store._db.set_trace_callback(statements.append)  # what SQLite is asked to run
+    assert isinstance(store._db, SqliteDatabase)
+    store._db.connection.set_trace_callback(statements.append)  # what SQLite is asked to run
     for _event in range(20):
         store.save(engine, {"bz-bc-001"})
     assert sum("silences" in s for s in statements if s.startswith("DELETE")) == 1

@@ -18,7 +18,7 @@ from aedfleet.alerts.firmware_points import FirmwarePoints
 from aedfleet.alerts.readiness_change import ReadinessChanges
 from aedfleet.alerts.rules import RULES
 from aedfleet.alerts.snapshot import Snapshots
-from aedfleet.alerts.store import AlertStore
+from aedfleet.alerts.store import open_store
 from aedfleet.collector import lineprotocol as lp
 from aedfleet.collector import protocol as p
 from aedfleet.collector.clock import wall_ms
@@ -158,7 +158,7 @@ class Alerting:
         grace_s = config.alerts.broker_grace_s
         grace_ms = None if grace_s is None else grace_s * 1000
         self.engine = AlertEngine(fleet_settings, cabinet_settings, broker_grace_ms=grace_ms)
-        self.store = AlertStore(Path(config.alerts.state_dir) / "alerts.sqlite3")
+        self.store = open_store(config.alerts)
         self.store.load(self.engine)
         notify = config.notify
         self.router = Router(

@@ -1,7 +1,10 @@
-"""The alert engine's memory across restarts, in SQLite: alerts, cabinet states and
-silences are reloaded, so a restart neither re-sends nor forgets. The same database holds the
-notification outbox (`sends`, notify/sendqueue.py), where every notification has a unique
-idempotency key, so one that was sent (or whose outcome is unknown) is never sent again.
+"""The alert engine's memory across restarts, in SQLite (one machine, the default) or in
+PostgreSQL (`[alerts] store`, high availability: docs/ha.md): alerts, cabinet states (with the
+record of which sequence numbers were folded) and silences are reloaded, so a restart or a
+takeover neither re-sends nor forgets. The same database holds the notification outbox
+(`sends`, notify/sendqueue.py), where every notification has a unique idempotency key, so one
+that was sent (or whose outcome is unknown) is never sent again. The SQL is the same for both;
+aedfleet/sqldb.py holds what differs.
 """
 
 from __future__ import annotations
@@ -11,14 +14,18 @@ import secrets
 import sqlite3
 from pathlib import Path
 from typing import Final, NamedTuple
+from urllib.parse import urlsplit
 
 import msgspec
 
 from aedfleet.alerts.engine import Alert, AlertEngine, Silence
 from aedfleet.alerts.migrations import migrate, refuse_newer
 from aedfleet.alerts.state import CabinetState
+from aedfleet.collector.config import AlertsConfig, ConfigError
 from aedfleet.notify.sendqueue import SendQueue
+from aedfleet.sqldb import Database, SqliteDatabase, connect_postgresql, redacted
 
+DATABASE: Final = "alerts.sqlite3"  # in [alerts] state_dir
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS alerts (
     cabinet TEXT NOT NULL, rule TEXT NOT NULL, body BLOB NOT NULL,
@@ -40,22 +47,48 @@ def _with_id(silence: Silence) -> Silence:
     return silence if silence.id else msgspec.structs.replace(silence, id=secrets.token_hex(6))
 
 
+def open_sqlite(path: Path) -> SqliteDatabase:
+    # it holds phone numbers: owner only, from the first byte (SQLite gives its -wal and
+    # -shm files the database file's mode)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    path.chmod(0o600)
+    return SqliteDatabase(sqlite3.connect(path, isolation_level=None), str(path))
+
+
+def open_store(config: AlertsConfig) -> AlertStore:
+    """The store the configuration names: `[alerts] store` (PostgreSQL), else the SQLite file
+    in `state_dir`."""
+    if not config.store:
+        return AlertStore(Path(config.state_dir) / DATABASE)
+    if urlsplit(config.store).password is not None:
+        raise ConfigError(
+            f"[alerts] store: {redacted(config.store)} has a password in it; give it in"
+            " AEDFLEET_ALERTS_STORE_PASSWORD instead"
+        )
+    return AlertStore(connect_postgresql(config.store, config.store_password))
+
+
 class AlertStore:
-    def __init__(self, path: Path) -> None:
-        # it holds phone numbers: owner only, from the first byte (SQLite gives its -wal and
-        # -shm files the database file's mode)
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-        path.chmod(0o600)
-        self._db = sqlite3.connect(path, isolation_level=None)
-        refuse_newer(self._db, path)  # before anything writes: a downgrade never corrupts
+    def __init__(self, where: Path | Database) -> None:
+        """`where`: the SQLite file, or an open database (aedfleet/sqldb.py), which the store
+        then owns and closes."""
+        db = open_sqlite(where) if isinstance(where, Path) else where
+        self._db = db
         self._saved_silences: list[Silence] = []
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)  # version 1 with the outbox's (alerts/migrations.py)
-        # the notification outbox (notify/sendqueue.py) keeps its table in this database
-        self.sends = SendQueue(self._db)
-        migrate(self._db)
+        try:
+            refuse_newer(db)  # before anything writes: a downgrade never corrupts
+            if isinstance(db, SqliteDatabase):
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+            with db.transaction(exclusive=True):
+                db.script(SCHEMA)  # version 1 with the outbox's (alerts/migrations.py)
+            # the notification outbox (notify/sendqueue.py) keeps its table in this database
+            self.sends = SendQueue(db)
+            migrate(db)
+        except BaseException:
+            db.close()
+            raise
 
     def close(self) -> None:
         self._db.close()
@@ -75,14 +108,15 @@ class AlertStore:
     def save(self, engine: AlertEngine, cabinet_ids: set[str]) -> None:
         """Persist the named cabinets' states and all their alerts, and the silences."""
         encode = msgspec.json.encode
-        with self._db:
-            self._db.execute("BEGIN")
+        with self._db.transaction():
             self._db.executemany(
-                "INSERT OR REPLACE INTO cabinets VALUES (?, ?)",
+                "INSERT INTO cabinets VALUES (?, ?)"
+                " ON CONFLICT (cabinet) DO UPDATE SET body = excluded.body",
                 [(c, encode(engine.cabinets[c])) for c in cabinet_ids if c in engine.cabinets],
             )
             self._db.executemany(
-                "INSERT OR REPLACE INTO alerts VALUES (?, ?, ?)",
+                "INSERT INTO alerts VALUES (?, ?, ?)"
+                " ON CONFLICT (cabinet, rule) DO UPDATE SET body = excluded.body",
                 [(c, r, encode(a)) for (c, r), a in engine.alerts.items() if c in cabinet_ids],
             )
             if engine.silences != self._saved_silences:  # rare: only when one is set or ends
@@ -100,8 +134,11 @@ class AlertStore:
         return {place: OpenPlace(since, by) for place, since, by in rows}
 
     def place_opened(self, place_id: str, since_ms: int) -> None:
-        self._db.execute("INSERT OR REPLACE INTO place_alerts VALUES (?, ?, '')",
-                         (place_id, since_ms))  # fmt: skip
+        self._db.execute(
+            "INSERT INTO place_alerts VALUES (?, ?, '') ON CONFLICT (place)"
+            " DO UPDATE SET since_ms = excluded.since_ms, acked_by = excluded.acked_by",
+            (place_id, since_ms),
+        )
 
     def place_acknowledged(self, place_id: str, by: str) -> None:
         self._db.execute("UPDATE place_alerts SET acked_by = ? WHERE place = ?", (by, place_id))

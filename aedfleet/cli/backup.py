@@ -15,6 +15,14 @@ _CONFIG = click.option(
 )
 
 
+def _sqlite_only(store: str) -> None:
+    if store:
+        raise click.ClickException(
+            "the alert store is PostgreSQL ([alerts] store): back it up and restore it with"
+            " pg_dump and pg_restore (docs/ha.md); these commands hold the SQLite store"
+        )
+
+
 @click.command()
 @_CONFIG
 @click.option(
@@ -35,6 +43,7 @@ def backup(config_path: Path, out: Path) -> None:
 
     try:
         config = load_config(config_path)
+        _sqlite_only(config.alerts.store)
         manifest = take(Path(config.alerts.state_dir), Path(config.spool.dir), out)
     except (ConfigError, BackupError, OSError) as error:
         raise click.ClickException(str(error)) from error
@@ -63,6 +72,7 @@ def restore(config_path: Path, backup_file: Path, replace: bool) -> None:
         config = load_config(config_path)
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
+    _sqlite_only(config.alerts.store)
     if config.http.listen:
         try:
             httpx.get(f"http://{config.http.listen}/healthz", timeout=2)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 if TYPE_CHECKING:
-    from aedfleet.collector.service import Collector
+    import asyncio
+
+T = TypeVar("T")
 
 
 @click.command()
@@ -44,15 +47,23 @@ def collect(config_path: Path | None, verbose: bool, log_format: str) -> None:
     try:
         config = load_config(config_path)
         inventory = load_inventory(Path(config.fleet.inventory))
-        collector = Collector(config, inventory)
+        if config.ha.lease:  # the collector is made once this process holds the lease
+            from aedfleet.ha.runner import lease_for, run_with_lease
+
+            lease = lease_for(config)
+        else:
+            collector = Collector(config, inventory)
     except (ConfigError, InventoryError, OSError, ValueError, StoreVersionError) as error:
         raise click.ClickException(str(error)) from error
     import asyncio
 
-    asyncio.run(_run_until_signalled(collector))
+    if config.ha.lease:
+        raise SystemExit(asyncio.run(_until_signalled(
+            lambda stop: run_with_lease(config, inventory, lease, stop))))  # fmt: skip
+    asyncio.run(_until_signalled(collector.run))
 
 
-async def _run_until_signalled(collector: Collector) -> None:
+async def _until_signalled(run: Callable[[asyncio.Event], Awaitable[T]]) -> T:
     import asyncio
     import signal
 
@@ -60,4 +71,4 @@ async def _run_until_signalled(collector: Collector) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await collector.run(stop)
+    return await run(stop)

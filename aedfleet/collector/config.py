@@ -161,11 +161,25 @@ class AlertsConfig(Thresholds, frozen=True):
     """The alert thresholds (aedfleet/alerts/settings.py), and how the collector runs them."""
 
     state_dir: str = ".run/collector/state"  # SQLite: alerts, cabinet states, notifications
+    # high availability (docs/ha.md): postgresql://<user>@<host>:<port>/<database> keeps them in
+    # PostgreSQL instead, shared by the collectors; the password is not written in the URL
+    store: Annotated[str, msgspec.Meta(pattern=r"^(postgres(ql)?://.+)?$")] = ""
+    store_password: str = ""  # prefer AEDFLEET_ALERTS_STORE_PASSWORD
     tick_ms: _Positive = 1000
     readiness_every_s: _Positive = 60
     broker_grace_s: int | None = None  # default: heartbeat_s x missed_heartbeats
     # per-cabinet thresholds: [alerts.cabinets.bz-bc-001] temp_low_c = -5.0
     cabinets: dict[str, dict[str, float]] = msgspec.field(default_factory=dict)
+
+
+class HaConfig(_Section, frozen=True):
+    """Active/standby collectors (docs/ha.md): with `lease`, a collector runs only while it
+    holds the leader lease in the `[alerts] store` PostgreSQL, and waits as a standby before."""
+
+    lease: bool = False
+    ttl_s: Annotated[float, msgspec.Meta(gt=0)] = 15.0  # a lease lasts this long unrenewed
+    renew_every_s: Annotated[float, msgspec.Meta(gt=0)] = 3.0  # also a standby's asking pace
+    margin_s: Annotated[float, msgspec.Meta(gt=0)] = 3.0  # the holder stops this much earlier
 
 
 class CollectorConfig(_Section, frozen=True):
@@ -181,6 +195,7 @@ class CollectorConfig(_Section, frozen=True):
     aliyun: AliyunConfig = msgspec.field(default_factory=AliyunConfig)
     coverage: CoverageConfig = msgspec.field(default_factory=CoverageConfig)
     responders: RespondersConfig = msgspec.field(default_factory=RespondersConfig)
+    ha: HaConfig = msgspec.field(default_factory=HaConfig)
 
 
 def load_config(path: Path | None, environ: Mapping[str, str] = os.environ) -> CollectorConfig:

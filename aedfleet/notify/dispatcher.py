@@ -93,7 +93,10 @@ class Dispatcher:
         notification, channel = item.notification, item.channel
         attempts = item.attempts + 1
         outcome, error, provider_id, retry_at = "sent", "", "", None
-        self._sends.mark_sending(notification.key)
+        if not self._sends.claim(notification.key):  # sent or being sent by another collector
+            self._in_flight.discard(notification.key)
+            slots.release()
+            return
         try:
             provider_id = await self._notifiers[channel].send(notification)
         except RetryableError as failure:

@@ -1,16 +1,19 @@
 """The notification outbox: every notification queued once under its idempotency key, in the
-alert store's SQLite database, so a restart neither re-sends nor forgets one. A send cut short
-by a crash may have reached the provider: its outcome becomes unknown, never retried blindly.
+alert store's database (SQLite, or PostgreSQL shared by the collectors: aedfleet/sqldb.py), so
+a restart or a takeover neither re-sends nor forgets one. A send cut short by a crash may have
+reached the provider: its outcome becomes unknown, never retried blindly. A send is claimed
+(pending -> sending) in one statement before it is tried, so of two collectors that found it
+due only one sends it.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Final
 
 import msgspec
 
 from aedfleet.notify.messages import Notification
+from aedfleet.sqldb import Database
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS notifications (
@@ -32,10 +35,13 @@ class PendingSend(msgspec.Struct, frozen=True):
 class SendQueue:
     """On a connection its owner opened (and closes): the alert store's."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
-        self._db.executescript(SCHEMA)
-        self._db.execute("UPDATE notifications SET status = 'unknown' WHERE status = 'sending'")
+        with db.transaction(exclusive=True):
+            db.script(SCHEMA)
+        # what the last run (on a shared database: the last active collector, docs/ha.md) was
+        # sending when it stopped
+        db.execute("UPDATE notifications SET status = 'unknown' WHERE status = 'sending'")
 
     def enqueue(
         self,
@@ -46,13 +52,13 @@ class SendQueue:
         status: str = "pending",
     ) -> bool:
         """False when this key was queued before: a restart must not send it twice."""
-        cursor = self._db.execute(
-            "INSERT OR IGNORE INTO notifications (key, body, channel, status, not_before_ms,"
-            " created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        inserted = self._db.changed(
+            "INSERT INTO notifications (key, body, channel, status, not_before_ms,"
+            " created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (notification.key, msgspec.json.encode(notification), channel, status,
              not_before_ms, now_ms, now_ms),
         )  # fmt: skip
-        return cursor.rowcount == 1
+        return inserted == 1
 
     def due(self, now_ms: int, limit: int = 50) -> list[PendingSend]:
         rows = self._db.execute(
@@ -65,8 +71,14 @@ class SendQueue:
             for body, channel, attempts in rows
         ]
 
-    def mark_sending(self, key: str) -> None:
-        self._db.execute("UPDATE notifications SET status = 'sending' WHERE key = ?", (key,))
+    def claim(self, key: str) -> bool:
+        """Mark a pending send as being sent; False when it is no longer pending (another
+        collector claimed it, or it was sent): then it must not be sent from here."""
+        claimed = self._db.changed(
+            "UPDATE notifications SET status = 'sending' WHERE key = ? AND status = 'pending'",
+            (key,),
+        )
+        return claimed == 1
 
     def record(
         self,

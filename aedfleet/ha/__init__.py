@@ -1,0 +1,1 @@
+"""High availability: the collectors' leader lease on PostgreSQL (docs/ha.md)."""
