@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,19 +22,22 @@ HA = {"lease": True, "ttl_s": 3.0, "renew_every_s": 0.5, "margin_s": 1.0}
 
 
 class HaCollector(CollectorProcess):
-    def _connected(self) -> bool:
-        """Started once it answers /healthz at all: as the active collector or a standby."""
-        try:
-            self.health()
-        except (httpx.HTTPError, ValueError):
-            return False
-        return True
+    """Started once it answers /healthz at all: as the active collector or a standby."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ready_when = "answering"
 
     def status(self) -> int:
         return httpx.get(f"http://127.0.0.1:{self.http_port}/healthz", timeout=2).status_code
 
     def active(self) -> bool:
-        return self.status() == 200 and bool(self.health().get("mqtt_subscribed"))
+        """Subscribed as the leader; the standby's HTTP server closes as the active one's
+        opens, so a request in between finds none."""
+        try:
+            return self.status() == 200 and bool(self.health().get("mqtt_subscribed"))
+        except (httpx.HTTPError, ValueError):
+            return False
 
 
 def test_a_standby_takes_over_and_a_collector_that_lost_its_lease_exits(
