@@ -1,0 +1,140 @@
+"""The firmware on the high-availability broker (docs/ha.md): the real MicroPython unix port,
+given the three nodes of a real NATS JetStream cluster, survives a SIGKILL of the node it is
+connected to. A dead node sends no last will; the firmware moves to another node, says
+`online` there again (retained), and what its outbox held (a door event during the failover)
+arrives once."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from aedfleet.broker.accounts import OPERATOR_USER
+from aedfleet.collector.topics import topic_for
+from tests.integration.test_nats_cluster import client, connected_nodes, granted, stream_leader
+from tests.support.harness import FirmwareProcess, wait_for
+from tests.support.nats_cluster import FLEET_WRITERS, NatsCluster, running_cluster
+
+pytestmark = [pytest.mark.services, pytest.mark.micropython]
+CABINET = "bz-bc-001"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
+    with running_cluster(
+        tmp_path_factory.mktemp("nats-fw"), cabinet_ids=[CABINET], ack_wait="5s"
+    ) as started:
+        yield started
+
+
+class Subscriber:
+    """A persistent-session QoS 1 subscriber of the cabinet's topics on one node, keeping
+    every copy it receives (a redelivery too)."""
+
+    def __init__(self, cluster: NatsCluster, account: str, node: int) -> None:
+        self.messages: list[tuple[float, str, bytes, bool]] = []
+        self._lock = threading.Lock()
+        self.paho = client(cluster, account, node)
+        self.paho.on_message = self._on_message
+        assert granted(self.paho, f"aed/v1/{CABINET}/#")
+
+    def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self.messages.append(
+                (time.monotonic(), message.topic, bytes(message.payload), message.retain)
+            )
+
+    def payloads(self, kind: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [json.loads(p) for _at, t, p, _r in self.messages if t == topic_for(CABINET, kind)]
+
+    def births(self) -> list[dict[str, Any]]:
+        return [p for p in self.payloads("status") if p["state"] == "online"]
+
+    def doors(self) -> list[dict[str, Any]]:
+        return [p for p in self.payloads("event") if p["ev"] in ("door_open", "door_close")]
+
+    def arrival(self, seq: int) -> float:
+        with self._lock:
+            return min(at for at, _t, p, _r in self.messages if json.loads(p)["seq"] == seq)
+
+    def close(self) -> None:
+        self.paho.disconnect()
+        self.paho.loop_stop()
+
+
+def retained_status(cluster: NatsCluster, node: int) -> dict[str, Any]:
+    """What a client that subscribes now is given: the retained status."""
+    late = client(cluster, OPERATOR_USER, node)
+    got: list[dict[str, Any]] = []
+    late.on_message = lambda _c, _u, message: got.append(json.loads(message.payload))
+    try:
+        assert granted(late, topic_for(CABINET, "status"))
+        wait_for(lambda: got, 30, "the retained status")
+        return got[-1]
+    finally:
+        late.disconnect()
+        late.loop_stop()
+
+
+@pytest.mark.slow
+def test_the_firmware_moves_to_another_node_when_its_node_is_killed(
+    cluster: NatsCluster, tmp_path: Path
+) -> None:
+    """The worst single loss for the cabinet: its own node, which also leads the stream of QoS 1
+    messages, so the node it moves to may still be electing (late or no CONNACK)."""
+    victim = stream_leader(cluster, "$MQTT_msgs")
+    others = [index for index in range(len(cluster.nodes)) if index != victim]
+    subscriber = Subscriber(cluster, FLEET_WRITERS[0], others[0])
+    firmware = FirmwareProcess(
+        tmp_path / "fw",
+        id=CABINET, username=CABINET, password=cluster.password(CABINET),
+        brokers=[cluster.urls[index] for index in (victim, *others)],  # it starts on the victim
+        debounce_ms=10, poll_ms=5, keepalive_s=5, outbox_capacity=100,
+    )  # fmt: skip
+    firmware.start()
+    try:
+        wait_for(lambda: subscriber.births() and subscriber.payloads("event"), 60, "birth, boot")
+        assert connected_nodes(cluster, CABINET) == [victim]
+        firmware.send("door 1")
+        wait_for(lambda: subscriber.doors(), 30, "the door opening before the kill")
+        killed_at = time.monotonic()
+        cluster.kill(victim)
+        firmware.send("door 0")  # while the firmware has no broker: it waits in the outbox
+        wait_for(lambda: len(subscriber.births()) >= 2, 90, "the birth on another node")
+        born_s = time.monotonic() - killed_at
+        wait_for(lambda: len(subscriber.doors()) >= 2, 60, "the door closing during failover")
+        closed_s = subscriber.arrival(subscriber.doors()[1]["seq"]) - killed_at
+        firmware.send("door 1")  # and one on the node it moved to
+        wait_for(lambda: len(subscriber.doors()) >= 3, 30, "the door opening after failover")
+
+        survivors = connected_nodes(cluster, CABINET)
+        assert len(survivors) == 1 and survivors[0] != victim
+        births = subscriber.births()
+        assert births[-1]["seq"] > births[0]["seq"]
+        # the new node holds this connection's retained `online` (no will came from the dead one)
+        retained = retained_status(cluster, others[-1])
+        assert (retained["state"], retained["seq"]) == ("online", births[-1]["seq"])
+        # every door event once, in order: the one queued during the failover was sent after
+        # the new birth and acknowledged by the new node
+        doors = subscriber.doors()
+        assert [d["ev"] for d in doors] == ["door_open", "door_close", "door_open"]
+        seqs = [d["seq"] for d in doors]
+        assert seqs == sorted(set(seqs))
+        print(f"\nnode {victim} (the firmware's, leading $MQTT_msgs) killed: the firmware's "
+              f"birth on node {survivors[0]} arrived after {born_s:.1f} s, the door event "
+              f"queued meanwhile after {closed_s:.1f} s; "
+              f"{firmware.log().count('link: connect to')} failed connects")  # fmt: skip
+    finally:
+        firmware.kill()
+        subscriber.close()
+        for index, process in enumerate(cluster.processes):  # whole again for the next test
+            if not process.running:
+                cluster.restart(index)
