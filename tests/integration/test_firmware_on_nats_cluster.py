@@ -52,8 +52,9 @@ class Subscriber:
             )
 
     def payloads(self, kind: str) -> list[dict[str, Any]]:
+        topic = topic_for(CABINET, kind)
         with self._lock:
-            return [json.loads(p) for _at, t, p, _r in self.messages if t == topic_for(CABINET, kind)]
+            return [json.loads(p) for _at, t, p, _r in self.messages if t == topic]
 
     def births(self) -> list[dict[str, Any]]:
         return [p for p in self.payloads("status") if p["state"] == "online"]
@@ -104,7 +105,7 @@ def test_the_firmware_moves_to_another_node_when_its_node_is_killed(
         wait_for(lambda: subscriber.births() and subscriber.payloads("event"), 60, "birth, boot")
         assert connected_nodes(cluster, CABINET) == [victim]
         firmware.send("door 1")
-        wait_for(lambda: subscriber.doors(), 30, "the door opening before the kill")
+        wait_for(subscriber.doors, 30, "the door opening before the kill")
         killed_at = time.monotonic()
         cluster.kill(victim)
         firmware.send("door 0")  # while the firmware has no broker: it waits in the outbox
