@@ -85,7 +85,7 @@ class App:
             self._on_config,
             self.wake.set,  # a lost connection wakes the sender, which then reconnects
             tls,
-            config["connack_timeout_ms"],
+            config["ack_timeout_ms"],
         )
         self.config_topic = report.topic(prefix, ident, "config")
         self.fw_topics = prefix + "/v1/fw/"

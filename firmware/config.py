@@ -19,8 +19,8 @@ DEFAULTS = {
     "wifi_password": "",
     "power": "mains",  # or "battery": deep sleep between heartbeats
     "keepalive_s": 30,
-    "connect_timeout_ms": 5000,  # TCP and TLS connect, PUBACK, every other network wait
-    "connack_timeout_ms": 10000,  # CONNECT to CONNACK: a NATS node electing answers late
+    "connect_timeout_ms": 5000,  # TCP and TLS connect, and every other network wait
+    "ack_timeout_ms": 10000,  # CONNACK and PUBACK: a NATS node electing a leader answers late
     "telemetry_s": 300,
     "heartbeat_s": 3600,  # battery profile: timer wake-up
     "awake_s": 20,  # battery profile: longest time awake to send the outbox
@@ -66,7 +66,7 @@ MAX_BROKERS = 8  # the message below says 8 too; more nodes than a cluster has c
 RANGES = {
     "keepalive_s": (1, 3600),
     "connect_timeout_ms": (100, 60000),
-    "connack_timeout_ms": (1000, 60000),  # at least 8000 against a NATS cluster (docs/ha.md)
+    "ack_timeout_ms": (1000, 60000),  # at least 8000 against a NATS cluster (docs/ha.md)
     "telemetry_s": (1, 86400),
     "heartbeat_s": (1, 86400),
     "awake_s": (1, 600),

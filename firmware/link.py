@@ -168,7 +168,7 @@ class Link:
         on_message=None,
         on_down=None,
         tls=None,
-        connack_timeout_ms=None,
+        ack_timeout_ms=None,
     ):
         self.host = host
         self.tls = tls  # an SSLContext from tls_context(), or None for plain MQTT
@@ -176,8 +176,8 @@ class Link:
         self.client_id = client_id
         self.keepalive_s = keepalive_s
         self.timeout_s = timeout_ms / 1000
-        # a NATS node electing a stream leader answers CONNECT late (docs/ha.md)
-        self.connack_timeout_s = (connack_timeout_ms or timeout_ms) / 1000
+        # CONNACK and PUBACK: a NATS node electing a stream leader answers late (docs/ha.md)
+        self.ack_timeout_s = (ack_timeout_ms or timeout_ms) / 1000
         self.ticks_ms = ticks_ms
         self.log = log
         self.username = username
@@ -220,7 +220,7 @@ class Link:
                     will_payload,
                 )
             )
-            header = await asyncio.wait_for(streams[0].readexactly(4), self.connack_timeout_s)
+            header = await asyncio.wait_for(streams[0].readexactly(4), self.ack_timeout_s)
             if header[0] != 0x20:
                 raise LinkError("expected CONNACK")
             if header[3]:
@@ -258,7 +258,7 @@ class Link:
         try:
             await self._send(publish_packet(topic, payload, qos, retain, packet_id))
             if qos:
-                await asyncio.wait_for(done.wait(), self.timeout_s)
+                await asyncio.wait_for(done.wait(), self.ack_timeout_s)
         except (OSError, asyncio.TimeoutError) as error:
             self.log("link: publish failed: %r" % (error,))
             await self.close()

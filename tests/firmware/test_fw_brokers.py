@@ -100,7 +100,7 @@ def test_one_broker_is_a_list_of_one():
     assert [broker for broker, _wait in _attempts(brokers, 3)] == [A, A, A]
 
 
-# --- the config keys: `broker` (one URL) or `brokers` (a list), and the CONNACK timeout ---
+# --- the config keys: `broker` (one URL) or `brokers` (a list), and the ack timeout ---
 
 
 def _config_error(overrides):
@@ -131,9 +131,9 @@ def test_a_bad_broker_list_is_refused_by_name():
     assert "mqtts://host:port" in _config_error(dict(base, brokers=["mqtt://a:1", "http://b"]))
 
 
-def test_the_connack_timeout_defaults_to_ten_seconds():
+def test_the_ack_timeout_for_connack_and_puback_defaults_to_ten_seconds():
     merged = config.merge({"id": "bz-bc-001", "broker": "mqtt://10.0.0.1:1883"})
-    assert merged["connack_timeout_ms"] == 10000
-    assert "connack_timeout_ms" in _config_error(
-        {"id": "bz-bc-001", "broker": "mqtt://a:1", "connack_timeout_ms": 0}
+    assert merged["ack_timeout_ms"] == 10000
+    assert "ack_timeout_ms" in _config_error(
+        {"id": "bz-bc-001", "broker": "mqtt://a:1", "ack_timeout_ms": 0}
     )

@@ -53,7 +53,7 @@ async def test_the_cabinet_passes_over_dead_nodes_to_one_that_answers(
         nowhere = f"mqtt://127.0.0.1:{free_port()}"  # nothing listens
         cabinet = SimulatedCabinet(
             CABINET, broker=[nowhere, closing, silent, services.mosquitto.url],
-            password=services.mosquitto.password(CABINET), connack_timeout_ms=1000,
+            password=services.mosquitto.password(CABINET), ack_timeout_ms=1000,
             data_dir=tmp_path, log=lines.append, clock=clock,
             environment=Environment(random.Random(1), indoor=True, start_ms=clock.start_ms),
         )  # fmt: skip
