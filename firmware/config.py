@@ -59,7 +59,7 @@ DEFAULTS = {
     "batt_offset_mv": 0,
 }
 REQUIRED = ("id",)  # and `broker` or `brokers`
-MAX_BROKERS = 8  # the message below says 8 too; more nodes than a cluster has cost heap
+MAX_BROKERS = 8  # more nodes than a cluster has only cost heap
 # every whole-number key and the range it must lie in: a value outside is refused, by name.
 # Zero is never valid where it would stop a loop, a timer or the outbox (tests and the
 # simulator run with timings down to a second, so the lower bounds stay that low)
@@ -137,7 +137,7 @@ def broker_urls(config):
             raise ConfigError("give broker or brokers, not both")
         urls = [config["broker"]]
     if not isinstance(urls, list) or not 0 < len(urls) <= MAX_BROKERS:
-        raise ConfigError("config needs broker, or brokers: a list of 1 to 8 broker URLs")
+        raise ConfigError("config needs broker, or brokers: 1 to %d broker URLs" % MAX_BROKERS)
     for url in urls:
         parse_broker(url)
     return urls
