@@ -34,6 +34,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
         yield started
 
 
+def subscribe(paho: mqtt.Client, topic: str) -> None:
+    """Subscribe at QoS 1, again while a node answers 0x80: it does so while it creates the
+    subscription's JetStream consumer during a leader election (issue 25)."""
+    wait_for(lambda: granted(paho, topic), 60, f"a subscription to {topic}")
+
+
 class Subscriber:
     """A persistent-session QoS 1 subscriber of the cabinet's topics on one node, keeping
     every copy it receives (a redelivery too)."""
@@ -43,7 +49,7 @@ class Subscriber:
         self._lock = threading.Lock()
         self.paho = client(cluster, account, node)
         self.paho.on_message = self._on_message
-        assert granted(self.paho, f"aed/v1/{CABINET}/#")
+        subscribe(self.paho, f"aed/v1/{CABINET}/#")
 
     def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
         with self._lock:
@@ -82,7 +88,7 @@ def retained_status(cluster: NatsCluster, node: int) -> dict[str, Any]:
     got: list[dict[str, Any]] = []
     late.on_message = lambda _c, _u, message: got.append(json.loads(message.payload))
     try:
-        assert granted(late, topic_for(CABINET, "status"))
+        subscribe(late, topic_for(CABINET, "status"))
         wait_for(lambda: got, 30, "the retained status")
         return got[-1]
     finally:
