@@ -125,6 +125,7 @@ def run_collector(
     collector.process.start()  # registers its persistent session
     collector.process.stop()
     queue_backlog(services, expected, start_ms)
+    collector.ready_when = "answering"  # the broker sends the backlog before the SUBACK
     collector.process.start()
     pid = collector.process.pid
     assert pid is not None

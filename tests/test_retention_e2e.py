@@ -90,6 +90,8 @@ async def test_telemetry_is_aggregated_after_the_interval_and_events_kept_longer
     assert [r["seq"] for r in kept] == [3]
     assert query(influx, DB, f'SELECT count("seq") FROM "{LONG_RP}"."telemetry"') == []
     assert "event" in KEPT_LONGER and "telemetry" not in KEPT_LONGER
+    # the readiness heartbeat is no record: its changes are (and its aggregates, forever)
+    assert "readiness" not in KEPT_LONGER and "readiness_change" in KEPT_LONGER
 
 
 def test_a_bad_duration_is_refused_at_start_naming_the_key() -> None:

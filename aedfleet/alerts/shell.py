@@ -409,8 +409,7 @@ class Alerting:
             state, reason = value
             self._write_line(
                 f"readiness{self._encoder.tags(cabinet_id)} state={lp.string(state)},"
-                f"reason={lp.string(reason)},available={int(state == 'available')}i"
-                f"{self._encoder.place(cabinet_id)} {now_ms}"
+                f"reason={lp.string(reason)},available={int(state == 'available')}i {now_ms}"
             )
 
     # --- operators -------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import grp
 import json
 import os
 import pwd
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -116,6 +116,22 @@ def _check_names(cabinet_ids: Sequence[str], collectors: Sequence[str]) -> None:
             raise BrokerConfigError(f"a collector account must start {RESERVED_ID_PREFIX!r}")
 
 
+def with_passwords(
+    credentials: Mapping[str, str], collectors: Iterable[str], users: Iterable[str]
+) -> dict[str, str]:
+    """`credentials` with a new password for each account that has none: one secret for both
+    of a collector's accounts (one per connection), one for every other user."""
+    out = dict(credentials)
+    for collector in collectors:
+        telemetry, events = collector_accounts(collector)
+        if telemetry not in out or events not in out:
+            out[telemetry] = out[events] = new_password()
+    for user in users:
+        if user not in out:
+            out[user] = new_password()
+    return out
+
+
 def generate(
     directory: Path,
     cabinet_ids: Iterable[str],
@@ -147,19 +163,12 @@ def generate(
     gid = _group_id(group, run_as)
     files = BrokerFiles(directory)
     private_folder(directory, group=gid)
-    credentials = files.credentials() if files.credentials_path.exists() else {}
+    before = files.credentials() if files.credentials_path.exists() else {}
+    credentials = with_passwords(before, collector_names, [OPERATOR_USER, *writers, *cabinets])
     hashed = files._hashes() if files.passwd.exists() else {}
-    for collector in collector_names:
-        telemetry, events = collector_accounts(collector)
-        if telemetry not in credentials or events not in credentials:
-            # one secret for the collector, one account per connection
-            credentials[telemetry] = credentials[events] = new_password()
-        for account in (telemetry, events):
-            hashed[account] = hash_password(credentials[account])
-    for user in [OPERATOR_USER, *writers, *cabinets]:
-        if user not in credentials:
-            credentials[user] = new_password()
-            hashed[user] = hash_password(credentials[user])
+    for user, password in credentials.items():
+        if user not in hashed or before.get(user) != password:
+            hashed[user] = hash_password(password)
     files._save(credentials, hashed, gid)
     write_private(files.acl, acl_text(prefix, collector_names, writers).encode(), group=gid)
     ensure_tls(directory, list(hostnames), ca_cert=ca_cert, ca_key=ca_key, group=gid)

@@ -88,12 +88,23 @@ def _new_ca(days: int) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     return ca_cert, ca_key
 
 
+def _usages(peer: bool) -> x509.ExtendedKeyUsage:
+    """A server's; a cluster node's is a client's too, since nodes dial each other's routes
+    and each checks the other's certificate."""
+    usages = [x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]
+    return x509.ExtendedKeyUsage(
+        usages + ([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH] if peer else [])
+    )
+
+
 def _server_cert(
     ca_cert: x509.Certificate,
     ca_key: ec.EllipticCurvePrivateKey,
     server_key: ec.EllipticCurvePrivateKey,
     hostnames: Sequence[str],
     days: int,
+    *,
+    peer: bool = False,
 ) -> x509.Certificate:
     now = datetime.datetime.now(datetime.UTC)
     first = hostnames[0] if hostnames else "localhost"
@@ -107,9 +118,7 @@ def _server_cert(
         .not_valid_after(now + datetime.timedelta(days=days))
         .add_extension(x509.SubjectAlternativeName(_names(hostnames)), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-        )
+        .add_extension(_usages(peer), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
 
@@ -139,17 +148,20 @@ def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
 
 
 def _server_cert_current(
-    files: TlsFiles, ca_cert: x509.Certificate, hostnames: Sequence[str]
+    files: TlsFiles, ca_cert: x509.Certificate, hostnames: Sequence[str], *, peer: bool = False
 ) -> bool:
-    """The server certificate names exactly these hosts, was signed by this CA, and is not
-    about to expire."""
+    """The server certificate names exactly these hosts, was signed by this CA, is for this
+    use, and is not about to expire."""
     if not files.server_cert.exists() or not files.server_key.exists():
         return False
     cert = x509.load_pem_x509_certificate(files.server_cert.read_bytes())
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
         cert.verify_directly_issued_by(ca_cert)
     except (x509.ExtensionNotFound, InvalidSignature, ValueError, TypeError):
+        return False
+    if set(usages) != set(_usages(peer)):
         return False
     renew_at = cert.not_valid_after_utc - datetime.timedelta(days=RENEW_DAYS)
     return set(san) == set(_names(hostnames)) and datetime.datetime.now(datetime.UTC) < renew_at
@@ -162,10 +174,11 @@ def ensure_tls(
     ca_cert: Path | None = None,
     ca_key: Path | None = None,
     group: int | None = None,
+    peer: bool = False,
 ) -> TlsFiles:
     """The CA (an external one when `ca_cert` and `ca_key` are given: its key is never copied
     here) and a server certificate for exactly `hostnames`, issued again when they change,
-    the CA changes or it is about to expire."""
+    the CA changes or it is about to expire. `peer`: a cluster node's, for its routes too."""
     files = TlsFiles(directory)
     if (ca_cert is None) != (ca_key is None):
         raise BrokerConfigError("give both --ca-cert and --ca-key for an external CA")
@@ -180,27 +193,42 @@ def ensure_tls(
     elif files.ca_cert.exists() and files.server_cert.exists():
         pem = files.ca_cert.read_bytes()  # an external CA given before: keep its certificate
         signer = x509.load_pem_x509_certificate(pem)
-        if _server_cert_current(files, signer, hostnames):
+        if _server_cert_current(files, signer, hostnames, peer=peer):
             return files
         raise BrokerConfigError(
             "the server certificate must be issued again; give --ca-cert and --ca-key"
         )
     else:
-        new_cert, signer_key = _new_ca(CA_DAYS)
-        pem = new_cert.public_bytes(serialization.Encoding.PEM)
-        write_private(files.ca_key, _pem_key(signer_key))
-        files.ca_cert.write_bytes(pem)
+        pem, signer_key = _write_new_ca(files)
     signer = x509.load_pem_x509_certificate(pem)
     if signer_key.public_key().public_numbers() != _public_numbers(signer):
         raise BrokerConfigError("the CA key does not belong to the CA certificate")
-    if not _server_cert_current(files, signer, hostnames):
+    if not _server_cert_current(files, signer, hostnames, peer=peer):
         server_key = ec.generate_private_key(ec.SECP256R1())
-        cert = _server_cert(signer, signer_key, server_key, hostnames, SERVER_DAYS)
+        cert = _server_cert(signer, signer_key, server_key, hostnames, SERVER_DAYS, peer=peer)
         write_private(files.server_key, _pem_key(server_key), group=group)
         files.server_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     elif group is not None:
         os.chown(files.server_key, -1, group)
         files.server_key.chmod(0o640)
+    return files
+
+
+def _write_new_ca(files: TlsFiles) -> tuple[bytes, ec.EllipticCurvePrivateKey]:
+    cert, key = _new_ca(CA_DAYS)
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    write_private(files.ca_key, _pem_key(key))
+    files.ca_cert.write_bytes(pem)
+    return pem, key
+
+
+def ensure_ca(directory: Path) -> TlsFiles:
+    """A CA of our own, made once and kept: a cluster's, which signs every node's certificate
+    (each node's folder then holds its certificate, never the CA's key)."""
+    files = TlsFiles(directory)
+    private_folder(directory)
+    if not (files.ca_cert.exists() and files.ca_key.exists()):
+        _write_new_ca(files)
     return files
 
 

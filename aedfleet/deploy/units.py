@@ -16,7 +16,10 @@ from aedfleet.deploy.layout import (
     COLLECTOR_STATE,
     MOSQUITTO_STATE,
     MOSQUITTO_UNIT,
+    NATS_STATE,
+    NATS_USER,
     Layout,
+    NodeLayout,
 )
 
 COLLECTOR_USER: Final = "aedfleet"
@@ -53,14 +56,16 @@ def collector_command(aedfleet: Path, layout: Layout) -> list[str]:
             "logfmt"]  # fmt: skip
 
 
-def collector_unit(aedfleet: Path, layout: Layout) -> str:
+def collector_unit(aedfleet: Path, layout: Layout, *, local_broker: bool = True) -> str:
+    """`local_broker`: Mosquitto on this host (not a cluster's nodes elsewhere)."""
+    wanted = f"network-online.target{f' {MOSQUITTO_UNIT}' if local_broker else ''} {INFLUXDB_UNIT}"
     return f"""\
 # written by aedfleet deploy: the collector (MQTT -> InfluxDB, alerts, SMS)
 [Unit]
 Description=aedfleet collector
 Documentation=file://{layout.etc}/README.txt
-Wants=network-online.target {MOSQUITTO_UNIT} {INFLUXDB_UNIT}
-After=network-online.target {MOSQUITTO_UNIT} {INFLUXDB_UNIT}
+Wants={wanted}
+After={wanted}
 {_LIMITS}
 [Service]
 Type=simple
@@ -98,6 +103,32 @@ ExecReload=/bin/kill -HUP $MAINPID
 StateDirectory={MOSQUITTO_STATE}
 StateDirectoryMode=0700
 {_RESTART}{_HARDENING}
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def nats_unit(nats_server: Path, node: NodeLayout) -> str:
+    return f"""\
+# written by aedfleet deploy: one node of the fleet's NATS JetStream cluster (docs/ha.md)
+[Unit]
+Description=aedfleet MQTT broker node (NATS JetStream)
+Documentation=https://docs.nats.io/running-a-nats-service/configuration/mqtt
+Wants=network-online.target
+After=network-online.target
+{_LIMITS}
+[Service]
+Type=simple
+User={NATS_USER}
+Group={NATS_USER}
+ExecStart={nats_server} -c {node.conf}
+# reread the accounts after a new deploy (TLS and accounts; ports need a restart)
+ExecReload=/bin/kill -HUP $MAINPID
+StateDirectory={NATS_STATE}
+StateDirectoryMode=0700
+LimitNOFILE=65536
+{_RESTART}TimeoutStopSec=60
+{_HARDENING}
 [Install]
 WantedBy=multi-user.target
 """

@@ -255,6 +255,7 @@ class SteadyStream:
         self._closing = False
         self._seq_of_mid: dict[int, int] = {}
         self._acknowledged: set[int] = set()
+        self._early: set[int] = set()  # mids PUBACKed before their publish() returned
         self._lock = threading.Lock()  # the publishing thread and paho's network thread
         self.paho.on_publish = self._on_publish
         self.paho.on_disconnect = self._on_disconnect
@@ -265,7 +266,19 @@ class SteadyStream:
 
     def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, _r: object, _p: object) -> None:
         with self._lock:
-            self._acknowledged.add(self._seq_of_mid.pop(mid))
+            seq = self._seq_of_mid.pop(mid, None)
+            if seq is None:
+                self._early.add(mid)  # acknowledged before publish() returned its mid
+            else:
+                self._acknowledged.add(seq)
+
+    def _published(self, mid: int, seq: int) -> None:
+        with self._lock:
+            if mid in self._early:
+                self._early.remove(mid)
+                self._acknowledged.add(seq)
+            else:
+                self._seq_of_mid[mid] = seq
 
     def _on_disconnect(self, *_args: object) -> None:
         if not self._closing:
@@ -283,8 +296,8 @@ class SteadyStream:
             else:
                 topic = topic_for(cabinet, "telemetry")
                 payload = telemetry_payload(cabinet, seq, ts_ms)
-            with self._lock:  # its PUBACK cannot be reported before its mid is known
-                self._seq_of_mid[self.paho.publish(topic, payload, qos=1).mid] = seq
+            # never call paho holding our lock: paho holds its own while it calls on_publish
+            self._published(self.paho.publish(topic, payload, qos=1).mid, seq)
             seq += 1
             self.sent = seq
             self._stop.wait(self._interval_s)  # the pace of a fleet, not a wait for a result
