@@ -140,19 +140,20 @@ def board_config(
     inventory: Inventory,
     cabinet_id: str,
     *,
-    broker: str,
+    broker: str | list[str],
     wifi_ssid: str,
     wifi_password: str,
     username: str = "",
     password: str = "",
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The config.json of one cabinet's board."""
+    """The config.json of one cabinet's board; several brokers (a cluster's nodes) become
+    its `brokers` list, one its `broker`."""
     if cabinet_id not in inventory:
         raise FirmwareError(f"cabinet {cabinet_id} is not in the inventory")
     config: dict[str, Any] = {
         "id": cabinet_id,
-        "broker": broker,
+        ("broker" if isinstance(broker, str) else "brokers"): broker,
         "username": username or cabinet_id,
         "password": password,
         "wifi_ssid": wifi_ssid,

@@ -9,7 +9,7 @@ import random
 import cabinet
 import config as configuration
 import report
-from link import Link, tls_context
+from link import Brokers, Link, tls_context
 from outbox import BOOT, EVENT, SELF_TEST, TELEMETRY, Outbox, SequenceCounter, write_atomic
 
 INPUTS = ("door", "aed", "maint", "mains", "tamper")
@@ -61,11 +61,17 @@ class App:
         self.going_to_sleep = False  # battery: the link must not come back once `sleeping` is said
         self.wake = asyncio.Event()
         prefix, ident = config["prefix"], config["id"]
-        host, port, tls = configuration.parse_broker(config["broker"])
+        brokers = [configuration.parse_broker(url) for url in configuration.broker_urls(config)]
         context = None
-        if tls:
+        if any(tls for _host, _port, tls in brokers):  # one context serves every node
             ca_file = config["ca_file"]
             context = tls_context(ca_file if ca_file.startswith("/") else data + ca_file)
+        self.brokers = Brokers(
+            [(host, port, context if tls else None) for host, port, tls in brokers],
+            board.ticks_ms,
+            random.getrandbits,
+        )
+        host, port, tls = self.brokers.current()
         self.link = Link(
             host,
             port,
@@ -78,7 +84,8 @@ class App:
             config["password"],
             self._on_config,
             self.wake.set,  # a lost connection wakes the sender, which then reconnects
-            context,
+            tls,
+            config["ack_timeout_ms"],
         )
         self.config_topic = report.topic(prefix, ident, "config")
         self.fw_topics = prefix + "/v1/fw/"
@@ -307,11 +314,12 @@ class App:
         self.updater.offer(message)
 
     async def link_loop(self):
-        backoff_ms = 1000
+        brokers, link = self.brokers, self.link
         first = True
         while not self.going_to_sleep:
             if not await self.board.network_up():
-                await asyncio.sleep(backoff_ms / 1000)
+                brokers.network_lost()
+                await asyncio.sleep(brokers.first_ms / 1000)
                 continue
             if self.ntp_schedule.due(self.board.ticks_ms()):
                 await self.board.sync_clock()  # not on every reconnect
@@ -319,25 +327,31 @@ class App:
             # this connection's will from a stale one of an earlier connection (docs/protocol.md)
             will_topic, will_payload = self.status("offline", {})
             birth = self.status("online", {"fw": configuration.FIRMWARE_VERSION})
-            if not await self.link.connect(will_topic, will_payload):
-                # capped exponential backoff with jitter, so a fleet does not reconnect at once
-                delay_ms = backoff_ms // 2 + random.getrandbits(16) % (backoff_ms // 2 + 1)
-                await asyncio.sleep(delay_ms / 1000)
-                backoff_ms = min(backoff_ms * 2, 60000)
+            link.host, link.port, link.tls = brokers.current()  # TLS: an SSLContext or None
+            if not await link.connect(will_topic, will_payload):
+                # the next broker at once; after a whole round, a jittered, capped backoff
+                await asyncio.sleep(brokers.failed() / 1000)
                 continue
-            backoff_ms = 1000
+            brokers.connected()
             if not first:
                 self.reconnects += 1
             first = False
-            self.log("link: connected")
+            self.log("link: connected to %s:%d" % (link.host, link.port))
+            # the retained birth on every connection: a node that died sent no will, and a
+            # node that took over must hold this connection's `online`
             topic, payload = birth
-            if await self.link.publish(topic, payload, qos=1, retain=True):
+            if await link.publish(topic, payload, qos=1, retain=True):
                 if self.on_trial:
                     import trial  # noqa: PLC0415
 
                     trial.confirm(self)
-                await self.link.subscribe(self.config_topic)
+                await link.subscribe(self.config_topic)
                 await self.drain()
+            # the link is down (drain() returned): the next broker, at once unless this one
+            # failed early; a lost Wi-Fi is no broker's fault (the loop's start sees to it)
+            wait_ms = brokers.lost()
+            if await self.board.network_up():
+                await asyncio.sleep(wait_ms / 1000)
 
     async def drain(self):
         """Send the outbox in order while connected; a message leaves it only on PUBACK."""

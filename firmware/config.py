@@ -10,6 +10,7 @@ FIRMWARE_VERSION = "1.0.0"
 DEFAULTS = {
     "id": None,  # the cabinet id: also the MQTT client id and username
     "broker": None,  # mqtts://host:port (TLS, the fleet CA in ca_file) or mqtt://host:port
+    "brokers": None,  # or a list of such URLs (a cluster's nodes), tried in turn: docs/ha.md
     "ca_file": "ca.crt",  # the fleet CA that signed the broker's certificate (for mqtts://)
     "username": "",
     "password": "",
@@ -18,7 +19,8 @@ DEFAULTS = {
     "wifi_password": "",
     "power": "mains",  # or "battery": deep sleep between heartbeats
     "keepalive_s": 30,
-    "connect_timeout_ms": 5000,
+    "connect_timeout_ms": 5000,  # TCP and TLS connect, and every other network wait
+    "ack_timeout_ms": 10000,  # CONNACK and PUBACK: a NATS node electing a leader answers late
     "telemetry_s": 300,
     "heartbeat_s": 3600,  # battery profile: timer wake-up
     "awake_s": 20,  # battery profile: longest time awake to send the outbox
@@ -56,13 +58,15 @@ DEFAULTS = {
     "batt_divider_milli": 5545,  # (R1 + R2) / R2 x 1000: 100k over 22k
     "batt_offset_mv": 0,
 }
-REQUIRED = ("id", "broker")
+REQUIRED = ("id",)  # and `broker` or `brokers`
+MAX_BROKERS = 8  # more nodes than a cluster has only cost heap
 # every whole-number key and the range it must lie in: a value outside is refused, by name.
 # Zero is never valid where it would stop a loop, a timer or the outbox (tests and the
 # simulator run with timings down to a second, so the lower bounds stay that low)
 RANGES = {
     "keepalive_s": (1, 3600),
     "connect_timeout_ms": (100, 60000),
+    "ack_timeout_ms": (1000, 60000),  # at least 8000 against a NATS cluster (docs/ha.md)
     "telemetry_s": (1, 86400),
     "heartbeat_s": (1, 86400),
     "awake_s": (1, 600),
@@ -111,9 +115,9 @@ def _is_public_key(text):
 
 def parse_broker(url):
     """'mqtts://host:port' to (host, port, True), 'mqtt://host:port' to (host, port, False)."""
-    tls = url.startswith("mqtts://")
-    if not tls and not url.startswith("mqtt://"):
-        raise ConfigError("broker must look like mqtts://host:port, not " + url)
+    tls = isinstance(url, str) and url.startswith("mqtts://")
+    if not tls and not (isinstance(url, str) and url.startswith("mqtt://")):
+        raise ConfigError("broker must look like mqtts://host:port, not " + str(url))
     rest = url[8:] if tls else url[7:]
     host, _, port = rest.partition(":")
     if not host:
@@ -122,6 +126,21 @@ def parse_broker(url):
         return host, int(port) if port else (8883 if tls else 1883), tls
     except ValueError:
         raise ConfigError("broker port is not a number: " + url)
+
+
+def broker_urls(config):
+    """The brokers to try in turn: `brokers`, or the single `broker` as a list of one;
+    ConfigError unless exactly one of the two is given and every URL is valid."""
+    urls = config["brokers"]
+    if config["broker"]:
+        if urls:
+            raise ConfigError("give broker or brokers, not both")
+        urls = [config["broker"]]
+    if not isinstance(urls, list) or not 0 < len(urls) <= MAX_BROKERS:
+        raise ConfigError("config needs broker, or brokers: 1 to %d broker URLs" % MAX_BROKERS)
+    for url in urls:
+        parse_broker(url)
+    return urls
 
 
 def merge(overrides):
@@ -154,7 +173,7 @@ def merge(overrides):
                 cabinet.parse_date(config[key])
             except (ValueError, TypeError):
                 raise ConfigError(key + " must be a real date YYYY-MM-DD")
-    parse_broker(config["broker"])
+    broker_urls(config)
     if not _is_public_key(config["ota_key"]):
         raise ConfigError("ota_key must be the base64 of a 32-byte Ed25519 public key")
     return config

@@ -1,10 +1,13 @@
 # MQTT 3.1.1 over asyncio for the cabinet: will and birth, QoS 1 with PUBACK, keepalive pings,
 # a timeout on every network wait (a frozen broker must not hang the cabinet), the socket always
 # closed on the way out. The protocol layer raises; Link traps every network error and reports
-# "not connected", so the application never sees one.
+# "not connected", so the application never sees one. Brokers picks which broker of a list the
+# link tries next, and how long it waits first.
 
 import asyncio
 import struct
+
+from cabinet import ticks_diff
 
 CONNECT_REFUSALS = {
     1: "protocol version",
@@ -91,6 +94,65 @@ def unsubscribe_packet(topic, packet_id):
     return _packet(0xA2, struct.pack("!H", packet_id) + _string(topic))
 
 
+class Brokers:
+    """The brokers (host, port, tls) a cabinet may use, such as a cluster's nodes, tried in
+    turn: when an attempt fails or a connection ends, the next one. Only after a whole round
+    failed is there a wait, which doubles from `first_ms` up to `cap_ms` and is jittered (a
+    random point in its upper half), so a fleet whose node died does not come back at once.
+    A connection counts as good only once it held `stable_ms`: one that a broker drops at once
+    (a node that accepts, then fails the birth) is a failed attempt, never a tight loop. The
+    clock and the random source are injected: `getrandbits(16)` as in the random module."""
+
+    def __init__(
+        self, brokers, ticks_ms, getrandbits, first_ms=1000, cap_ms=60000, stable_ms=10000
+    ):
+        self.brokers = brokers
+        self.ticks_ms = ticks_ms
+        self.getrandbits = getrandbits
+        self.first_ms = first_ms
+        self.cap_ms = cap_ms
+        self.stable_ms = stable_ms
+        self.index = 0
+        self.backoff_ms = first_ms
+        self.failures = 0  # attempts failed in this round
+        self.up_ticks = None  # when the connection in use was made
+
+    def current(self):
+        return self.brokers[self.index]
+
+    def failed(self):
+        """The attempt on the current broker failed: move on; the milliseconds to wait
+        before the next attempt (0 inside a round)."""
+        self.index = (self.index + 1) % len(self.brokers)
+        self.failures += 1
+        if self.failures < len(self.brokers):
+            return 0
+        self.failures = 0
+        half = self.backoff_ms // 2
+        self.backoff_ms = min(self.backoff_ms * 2, self.cap_ms)
+        return half + self.getrandbits(16) % (half + 1)
+
+    def connected(self):
+        self.up_ticks = self.ticks_ms()
+
+    def lost(self):
+        """The connection ended: the next broker, at once after a connection that held (the
+        backoff starts again), else as after a failed attempt. The wait in milliseconds."""
+        up, self.up_ticks = self.up_ticks, None
+        if up is None or ticks_diff(self.ticks_ms(), up) < self.stable_ms:
+            return self.failed()
+        self.index = (self.index + 1) % len(self.brokers)
+        self.network_lost()
+        return 0
+
+    def network_lost(self):
+        """The Wi-Fi went: what failed meanwhile was no broker's fault, so the backoff starts
+        again (the broker in turn stays the next one)."""
+        self.failures = 0
+        self.backoff_ms = self.first_ms
+        self.up_ticks = None
+
+
 class Link:
     def __init__(
         self,
@@ -106,6 +168,7 @@ class Link:
         on_message=None,
         on_down=None,
         tls=None,
+        ack_timeout_ms=None,
     ):
         self.host = host
         self.tls = tls  # an SSLContext from tls_context(), or None for plain MQTT
@@ -113,6 +176,8 @@ class Link:
         self.client_id = client_id
         self.keepalive_s = keepalive_s
         self.timeout_s = timeout_ms / 1000
+        # CONNACK and PUBACK: a NATS node electing a stream leader answers late (docs/ha.md)
+        self.ack_timeout_s = (ack_timeout_ms or timeout_ms) / 1000
         self.ticks_ms = ticks_ms
         self.log = log
         self.username = username
@@ -133,7 +198,8 @@ class Link:
         return self._next_id
 
     async def connect(self, will_topic, will_payload):
-        """True once the broker accepted us; every failure is logged and returns False."""
+        """True once the broker accepted us; every failure (a refusal, no CONNACK in time, a
+        close before it) is logged and returns False."""
         await self.close()
         try:
             if self.tls is None:
@@ -154,7 +220,7 @@ class Link:
                     will_payload,
                 )
             )
-            header = await asyncio.wait_for(streams[0].readexactly(4), self.timeout_s)
+            header = await asyncio.wait_for(streams[0].readexactly(4), self.ack_timeout_s)
             if header[0] != 0x20:
                 raise LinkError("expected CONNACK")
             if header[3]:
@@ -192,7 +258,7 @@ class Link:
         try:
             await self._send(publish_packet(topic, payload, qos, retain, packet_id))
             if qos:
-                await asyncio.wait_for(done.wait(), self.timeout_s)
+                await asyncio.wait_for(done.wait(), self.ack_timeout_s)
         except (OSError, asyncio.TimeoutError) as error:
             self.log("link: publish failed: %r" % (error,))
             await self.close()

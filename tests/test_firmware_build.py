@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # function), up from 51,584 with latched edges, range-checked config, self-test and the TLS
 # option (the ssl module is imported only for mqtts://). The 40 KB target is for the ESP32's
 # 32-bit heap, which this cannot measure; this bound catches growth of what the unix port can.
-HEAP_BUDGET_64BIT_BYTES = 57 * 1024
+# 57,824 before the broker list (issue 25), 60,640 with it: link.Brokers, config.broker_urls
+# and two config keys (a 4 KB flash block per slot saved by keeping Brokers in link.py).
+HEAP_BUDGET_64BIT_BYTES = 60 * 1024
 
 
 def micropython(*argv: str, extra_path: str = "") -> subprocess.CompletedProcess[str]:

@@ -47,8 +47,11 @@ def firmware_build(out: Path) -> None:
 )
 @click.option(
     "--broker",
+    "brokers",
     required=True,
-    help="host:port as the cabinet reaches it: mqtts:// (TLS) unless mqtt:// is written.",
+    multiple=True,
+    help="host:port as the cabinet reaches it: mqtts:// (TLS) unless mqtt:// is written. "
+    "Repeat it for each node of a cluster (docs/ha.md): the cabinet tries them in turn.",
 )
 @click.option(
     "--ca",
@@ -84,7 +87,7 @@ def firmware_build(out: Path) -> None:
 def firmware_config(
     cabinet_id: str,
     inventory: Path,
-    broker: str,
+    brokers: tuple[str, ...],
     ca_path: Path,
     wifi_ssid: str,
     wifi_password: str,
@@ -100,14 +103,15 @@ def firmware_config(
     from aedfleet import firmware_tools
     from aedfleet.collector.inventory import InventoryError, load_inventory
 
-    broker = firmware_tools.broker_url(broker)
-    if broker.startswith("mqtts://") and not ca_path.is_file():
+    urls = [firmware_tools.broker_url(broker) for broker in brokers]
+    tls = any(url.startswith("mqtts://") for url in urls)
+    if tls and not ca_path.is_file():
         raise click.ClickException(f"no fleet CA at {ca_path}: run `aedfleet broker config`")
     try:
         config = firmware_tools.board_config(
             load_inventory(inventory),
             cabinet_id,
-            broker=broker,
+            broker=urls[0] if len(urls) == 1 else urls,
             wifi_ssid=wifi_ssid,
             wifi_password=wifi_password,
             password=password,
@@ -117,7 +121,7 @@ def firmware_config(
         raise click.ClickException(str(error)) from error
     target = out or Path(".run/firmware") / cabinet_id / "config.json"
     firmware_tools.write_board_config(config, target)
-    if broker.startswith("mqtts://"):
+    if tls:
         (target.parent / "ca.crt").write_bytes(ca_path.read_bytes())
     click.echo(f"wrote {target}")
 

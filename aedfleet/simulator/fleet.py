@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, Final, NamedTuple, TextIO
 
@@ -62,7 +62,7 @@ class FleetRunner:
         self,
         plan: list[PlannedCabinet],
         *,
-        broker_url: str,
+        broker_url: str | Sequence[str],  # several: a cluster's nodes, tried in turn
         password_of: Callable[[str], str],
         clock: SimClock,
         workdir: Path,

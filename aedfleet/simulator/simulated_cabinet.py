@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -68,7 +68,7 @@ class SimulatedCabinet:
         self,
         cabinet_id: str,
         *,
-        broker: str,
+        broker: str | Sequence[str],
         password: str,
         data_dir: Path,
         log: Callable[[str], None],
@@ -82,9 +82,11 @@ class SimulatedCabinet:
         self.clock = clock
         self.board = SimBoard(clock, environment)
         self._log = log
+        # one URL is the firmware's `broker`; several (a cluster's nodes) are its `brokers`
+        brokers = {"broker": broker} if isinstance(broker, str) else {"brokers": list(broker)}
         self._settings = {
             "id": cabinet_id,
-            "broker": broker,
+            **brokers,
             "username": cabinet_id,
             "password": password,
             "data_dir": str(data_dir),

@@ -40,7 +40,8 @@ HEARTBEAT_SIM_S: Final = 300  # simulated telemetry interval: the collector's he
 DUTY_OFFICER: Final = "+8613700000000"
 MARKER: Final = ".aedfleet-simulation"  # a work folder we made, and may empty
 # the event loop may fall this far behind a due timer before the firmware's real-time network
-# timeouts (connect, PUBACK: connect_timeout_ms) could fire because of the simulator itself
+# timeouts (connect_timeout_ms; CONNACK and PUBACK wait the longer ack_timeout_ms) could
+# fire because of the simulator itself
 LAG_LIMIT_S: Final = firmware.config.DEFAULTS["connect_timeout_ms"] / 2 / 1000
 STALL_S: Final = 2 * STEP_TIMEOUT_S  # a clock standing still this long: give up the run
 Load = Callable[[], Coroutine[Any, Any, None]]  # work run alongside the fleet (tests load it)

@@ -11,6 +11,7 @@ MODULES = (
     "test_fw_config",
     "test_fw_inputs",
     "test_fw_ota",
+    "test_fw_brokers",
 )
 
 passed = 0
