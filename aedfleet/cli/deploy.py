@@ -69,6 +69,12 @@ import click
     help="With --node: where each node has the nats-server binary.",
 )  # fmt: skip
 @click.option(
+    "--alerts-store", default="", metavar="URL",
+    help="Active/standby collectors (docs/ha.md): the PostgreSQL URL of the shared alert store "
+    "and leader lease, without its password (that goes in aedfleet.env); then install this "
+    "folder on two collector hosts.",
+)  # fmt: skip
+@click.option(
     "--aedfleet", "aedfleet_command", type=click.Path(dir_okay=False, path_type=Path),
     default=None, help="The aedfleet command the collector unit runs (default: this install's).",
 )  # fmt: skip
@@ -90,6 +96,7 @@ def deploy(
     monitor_port: int,
     client_port: int,
     nats_server: Path,
+    alerts_store: str,
     aedfleet_command: Path | None,
 ) -> None:
     """Write a production deployment: broker config, collector.toml, a 0600 environment file
@@ -136,6 +143,7 @@ def deploy(
         sms_provider=sms_provider,
         duty_officers=duty_officers,
         cluster=cluster,
+        alerts_store=alerts_store,
     )
     try:
         written = write_bundle(out.resolve(), inventory, options)

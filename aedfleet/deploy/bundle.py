@@ -33,6 +33,7 @@ from aedfleet.deploy.units import (
 )
 
 HTTP_TOKEN_BYTES: Final = 32
+STORE_PASSWORD: Final = "AEDFLEET_ALERTS_STORE_PASSWORD"
 PROVIDER_SECRETS: Final = {
     "twilio": ("AEDFLEET_TWILIO_ACCOUNT_SID", "AEDFLEET_TWILIO_AUTH_TOKEN",
                "AEDFLEET_TWILIO_SENDER"),
@@ -55,6 +56,7 @@ class DeployOptions(msgspec.Struct, frozen=True, kw_only=True):
     sms_provider: str = "none"
     duty_officers: tuple[str, ...] = ()
     cluster: ClusterOptions | None = None  # the broker as a NATS cluster, not one Mosquitto
+    alerts_store: str = ""  # PostgreSQL: the shared alert store, and active/standby collectors
 
 
 def write_bundle(out: Path, inventory: Path, options: DeployOptions) -> list[Path]:
@@ -79,7 +81,7 @@ def write_bundle(out: Path, inventory: Path, options: DeployOptions) -> list[Pat
         broker_password = collector_password(credentials)
         broker_written.append(here.cluster_ca)
     here.collector_toml.write_text(collector_toml(server, options))
-    _write_environment(here.environment, broker_password, options.sms_provider)
+    _write_environment(here.environment, broker_password, options)
     here.units.mkdir(parents=True, exist_ok=True)
     for name, text in units.items():
         (here.units / name).write_text(text)
@@ -139,10 +141,13 @@ def collector_toml(server: Layout, options: DeployOptions) -> str:
         "spool": {"dir": str(server.state / "spool")},
         "fleet": {"inventory": str(server.inventory)},
         "http": {"listen": options.http_listen},
-        "alerts": {"state_dir": str(server.state / "state")},
+        "alerts": {"state_dir": str(server.state / "state")}
+        | ({"store": options.alerts_store} if options.alerts_store else {}),
         "notify": {"sms_provider": options.sms_provider,
                    "duty_officers": list(options.duty_officers)},
     }  # fmt: skip
+    if options.alerts_store:  # two collectors share the store: one runs, one waits
+        sections["ha"] = {"lease": True}
     lines = [
         "# written by aedfleet deploy; secrets are in aedfleet.env, every other key and its",
         "# default is in aedfleet/collector/aedfleet.sample.toml",
@@ -159,7 +164,8 @@ def _existing(environment: Path) -> dict[str, str]:
     return {k: v for k, sep, v in pairs if sep and not k.startswith("#")}
 
 
-def _write_environment(path: Path, broker_password: str, provider: str) -> None:
+def _write_environment(path: Path, broker_password: str, options: DeployOptions) -> None:
+    provider = options.sms_provider
     kept = _existing(path)
     values = {
         "AEDFLEET_MQTT_PASSWORD": broker_password,
@@ -168,12 +174,18 @@ def _write_environment(path: Path, broker_password: str, provider: str) -> None:
     }
     lines = ["# written by aedfleet deploy: secrets only; mode 0600, read by systemd as root"]
     lines += [f"{k}={v}" for k, v in values.items()]
-    wanted = PROVIDER_SECRETS.get(provider, ())
-    if wanted:
+    asked: list[str] = []  # what the operator fills in: kept from the last run
+    if options.alerts_store:
+        lines.append("# the alert store's PostgreSQL password (--alerts-store)")
+        asked.append(STORE_PASSWORD)
+        lines.append(f"{STORE_PASSWORD}={kept.get(STORE_PASSWORD, '')}")
+    keys = PROVIDER_SECRETS.get(provider, ())
+    if keys:
         lines.append(f"# {provider}: fill in the keys the provider gave you, then restart")
-    for name in wanted:
-        lines.append(f"{name}={kept[name]}" if kept.get(name) else f"{name}=")
-    extra = [f"{k}={v}" for k, v in kept.items() if k not in values and k not in wanted]
+    for name in keys:
+        asked.append(name)
+        lines.append(f"{name}={kept.get(name, '')}")
+    extra = [f"{k}={v}" for k, v in kept.items() if k not in values and k not in asked]
     write_private(path, ("\n".join(lines + extra) + "\n").encode())
 
 

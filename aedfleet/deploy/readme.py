@@ -130,7 +130,7 @@ InfluxDB: `influxd backup -portable DIR` (InfluxDB's own tool, docs/storage.md).
 Upgrade: install the new wheel into the same venv, run this deploy command again (it keeps
 every password), copy as in step 3, `systemctl restart {COLLECTOR_UNIT}`; the alert store
 migrates itself at start.
-{cluster_section(cluster) if cluster else ""}"""
+{cluster_section(cluster) if cluster else ""}{standby_section() if options.alerts_store else ""}"""
 
 
 def cluster_section(cluster: ClusterOptions) -> str:
@@ -161,4 +161,17 @@ Check: curl -s http://NODE:{cluster.monitor_port}/healthz answers {{"status":"ok
 once the cluster has formed; `journalctl -u {NATS_UNIT}` shows its routes.
 Run this deploy again after a change of the inventory and copy each node's etc/ again, then
 `systemctl reload {NATS_UNIT}` on each: passwords and certificates are kept.
+"""
+
+
+def standby_section() -> str:
+    return f"""
+Two collectors (--alerts-store)
+-------------------------------
+Install this same folder on a second host, steps 1 to 5, with the PostgreSQL password in
+AEDFLEET_ALERTS_STORE_PASSWORD on both. Both run {COLLECTOR_UNIT}: the one that holds the
+leader lease in the alert store works, the other waits as a standby (its /healthz answers
+503 "standby") and takes over within the lease's 15 s when the first stops renewing. A
+collector that loses the lease exits and systemd starts it again as the standby. PostgreSQL
+itself needs a standby of its own: docs/ha.md, "The alert store and the leader lease".
 """

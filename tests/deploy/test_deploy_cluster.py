@@ -152,3 +152,24 @@ def test_the_nodes_it_writes_run_as_a_tls_cluster_with_the_fleets_accounts(
             paho.loop_stop()
         for process in processes:
             process.stop()
+
+
+def test_two_collector_hosts_share_the_alert_store_and_take_turns(tmp_path: Path) -> None:
+    """--alerts-store: the collector runs only while it holds the lease in that PostgreSQL
+    (docs/ha.md); its password is the operator's, asked for in the environment and kept."""
+    url = "postgresql://aedfleet@db1.example,db2.example/aedfleet?target_session_attrs=read-write"
+    nodes = [f"--node=n{i + 1}=10.0.0.{i + 1}" for i in range(3)]
+    layout = run_deploy(tmp_path / "server", *nodes, "--alerts-store", url)
+    secrets = environment_file(layout.environment)
+    assert secrets["AEDFLEET_ALERTS_STORE_PASSWORD"] == ""  # the operator brings it
+    filled = layout.environment.read_text().replace(
+        "AEDFLEET_ALERTS_STORE_PASSWORD=", "AEDFLEET_ALERTS_STORE_PASSWORD=from-the-dba"
+    )
+    layout.environment.write_text(filled)
+    run_deploy(tmp_path / "server", *nodes, "--alerts-store", url)  # an upgrade keeps it
+    secrets = environment_file(layout.environment)
+    assert secrets["AEDFLEET_ALERTS_STORE_PASSWORD"] == "from-the-dba"
+    config = load_config(layout.collector_toml, secrets)
+    assert config.alerts.store == url and config.ha.lease
+    assert config.alerts.store_password == "from-the-dba"
+    assert "from-the-dba" not in layout.collector_toml.read_text()
