@@ -42,6 +42,25 @@ def both_online(alerts: AlertEngine) -> None:
         alerts.on_message(telemetry(cabinet, 3, T0), T0)
 
 
+class Fired(list[tuple[str, str, str]]):
+    """The offline alerts that fired, and when the first did."""
+
+    first_at = 0
+
+
+def _twenty_minutes(alerts: AlertEngine, start: int, *, first_seq: int, first_tick: int) -> Fired:
+    """Ticks every 10 s for 20 minutes from `first_tick`; MOVED keeps reporting every 5."""
+    out = Fired()
+    for at in range(first_tick, start + 20 * MINUTE, 10 * SECOND):
+        if (at - start) % (5 * MINUTE) == 0:
+            alerts.on_message(telemetry(MOVED, first_seq + (at - start) // MINUTE, at), at)
+        firing = offline_alerts(alerts.tick(at))
+        if firing and not out:
+            out.first_at = at
+        out += firing
+    return out
+
+
 def test_a_dead_nodes_cabinet_is_offline_from_missed_heartbeats_without_a_will() -> None:
     """The collector is on another node and stays connected."""
     alerts = AlertEngine(Settings())
@@ -49,15 +68,9 @@ def test_a_dead_nodes_cabinet_is_offline_from_missed_heartbeats_without_a_will()
     both_online(alerts)
     # T0 + 1 s: the cabinets' node dies. No will. MOVED is on another node 11 s later
     alerts.on_message(birth(MOVED, 5, T0 + 11 * SECOND), T0 + 11 * SECOND)  # seq 4: its will
-    out: list[tuple[str, str, str]] = []
-    for at in range(T0 + MINUTE, T0 + 20 * MINUTE, 10 * SECOND):
-        if (at - T0) % (5 * MINUTE) == 0:  # MOVED keeps reporting
-            alerts.on_message(telemetry(MOVED, 5 + (at - T0) // MINUTE, at), at)
-        firing = offline_alerts(alerts.tick(at))
-        if firing:
-            assert at >= T0 + WINDOW + HOLD, "offline before the heartbeats were missed"
-        out += firing
+    out = _twenty_minutes(alerts, T0, first_seq=5, first_tick=T0 + MINUTE)
     assert out == [(STRANDED, "firing", "cabinet silent (missed heartbeats)")]
+    assert out.first_at >= T0 + WINDOW + HOLD, "offline before the heartbeats were missed"
     assert alerts.cabinet(STRANDED).status == "online"  # what the dead node left retained
     assert alerts.readiness(STRANDED)[0] == "offline"
     assert alerts.readiness(MOVED)[0] != "offline"
@@ -77,12 +90,6 @@ def test_when_the_collector_lost_the_same_node_silence_counts_from_its_reconnect
         alerts.on_message(birth(cabinet, 2, T0 - 10 * MINUTE), back)
     assert alerts.cabinet(STRANDED).last_seen_ms == T0
     alerts.on_message(birth(MOVED, 5, T0 + 11 * SECOND), T0 + 11 * SECOND)
-    out: list[tuple[str, str, str]] = []
-    for at in range(back, back + 20 * MINUTE, 10 * SECOND):
-        if (at - back) % (5 * MINUTE) == 0:
-            alerts.on_message(telemetry(MOVED, 6 + (at - back) // MINUTE, at), at)
-        firing = offline_alerts(alerts.tick(at))
-        if firing:
-            assert at >= back + WINDOW + HOLD, "offline before the collector trusted its broker"
-        out += firing
+    out = _twenty_minutes(alerts, back, first_seq=6, first_tick=back)
     assert out == [(STRANDED, "firing", "cabinet silent (missed heartbeats)")]
+    assert out.first_at >= back + WINDOW + HOLD, "offline before the collector trusted its broker"

@@ -18,7 +18,6 @@ import httpx
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.reasoncodes import ReasonCode
 
 from aedfleet.broker.accounts import COLLECTOR_USER, collector_accounts
 from aedfleet.broker.errors import BrokerConfigError
@@ -29,7 +28,7 @@ from aedfleet.deploy.layout import NATS_UNIT, NodeLayout
 from aedfleet.services import ManagedProcess, free_port
 from tests.deploy.staging import CABINETS, environment_file, run_deploy
 from tests.support.harness import wait_for
-from tests.support.nats_cluster import nats_server_path
+from tests.support.nats_cluster import granted, nats_server_path
 
 HOSTS = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze") or "/usr/bin/systemd-analyze"
@@ -52,20 +51,6 @@ def _tls_client(ca: Path, account: str, password: str, host: str, port: int) -> 
     paho.loop_start()
     assert connected.wait(60), f"{account} could not connect to {host}:{port} over TLS"
     return paho
-
-
-def _granted(paho: mqtt.Client, topic: str) -> bool:
-    answer: list[ReasonCode] = []
-    done = threading.Event()
-
-    def on_subscribe(_c: object, _u: object, _m: int, codes: list[ReasonCode], _p: object) -> None:
-        answer.extend(codes)
-        done.set()
-
-    paho.on_subscribe = on_subscribe
-    paho.subscribe(topic, qos=1)
-    assert done.wait(30), f"no SUBACK for {topic}"
-    return not answer[0].is_failure
 
 
 def test_nodes_are_three_or_five_each_with_its_own_name_and_address() -> None:
@@ -134,13 +119,13 @@ def test_the_nodes_it_writes_run_as_a_tls_cluster_with_the_fleets_accounts(
         clients.append(collector)
         received: list[str] = []
         collector.on_message = lambda _c, _u, message: received.append(message.topic)
-        assert _granted(collector, "aed/v1/+/event")
-        assert not _granted(collector, "aed/v1/+/config")
+        assert granted(collector, "aed/v1/+/event")
+        assert not granted(collector, "aed/v1/+/config")
 
         cabinet = _tls_client(layout.cluster_ca, CABINETS[0], credentials[CABINETS[0]],
                               HOSTS[1], mqtt_port)  # fmt: skip
         clients.append(cabinet)
-        assert not _granted(cabinet, f"aed/v1/{CABINETS[1]}/config")
+        assert not granted(cabinet, f"aed/v1/{CABINETS[1]}/config")
         cabinet.publish(topic_for(CABINETS[1], "event"), b"forged", qos=1).wait_for_publish(30)
         own = topic_for(CABINETS[0], "event")
         cabinet.publish(own, b'{"ev":"door_open"}', qos=1).wait_for_publish(30)

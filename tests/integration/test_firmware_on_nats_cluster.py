@@ -18,9 +18,9 @@ import pytest
 
 from aedfleet.broker.accounts import OPERATOR_USER
 from aedfleet.collector.topics import topic_for
-from tests.integration.test_nats_cluster import client, connected_nodes, granted, stream_leader
+from tests.integration.test_nats_cluster import client, connected_nodes, stream_leader
 from tests.support.harness import FirmwareProcess, wait_for
-from tests.support.nats_cluster import FLEET_WRITERS, NatsCluster, running_cluster
+from tests.support.nats_cluster import FLEET_WRITERS, NatsCluster, granted, running_cluster
 
 pytestmark = [pytest.mark.services, pytest.mark.micropython]
 CABINET = "bz-bc-001"

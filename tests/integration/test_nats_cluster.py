@@ -37,7 +37,7 @@ from tests.support.harness import (
     telemetry_payload,
     wait_for,
 )
-from tests.support.nats_cluster import FLEET_WRITERS, NatsCluster, running_cluster
+from tests.support.nats_cluster import FLEET_WRITERS, NatsCluster, granted, running_cluster
 
 pytestmark = pytest.mark.services
 IDS = cabinet_ids(50)
@@ -71,22 +71,6 @@ def client(cluster: NatsCluster, account: str, node: int) -> mqtt.Client:
     paho.loop_start()
     assert connected.wait(30), f"{account} could not connect to {address.name}"
     return paho
-
-
-def granted(paho: mqtt.Client, topic: str) -> bool:
-    answer: list[ReasonCode] = []
-    done = threading.Event()
-
-    def on_subscribe(
-        _c: mqtt.Client, _u: object, _m: int, codes: list[ReasonCode], _p: object
-    ) -> None:
-        answer.extend(codes)
-        done.set()
-
-    paho.on_subscribe = on_subscribe
-    paho.subscribe(topic, qos=1)
-    assert done.wait(30), f"no SUBACK for {topic}"
-    return not answer[0].is_failure
 
 
 def test_a_cabinet_publishes_only_under_its_own_topics(cluster: NatsCluster) -> None:

@@ -12,12 +12,15 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
 import httpx
+import paho.mqtt.client as mqtt
+from paho.mqtt.reasoncodes import ReasonCode
 
 from aedfleet.broker.accounts import COLLECTOR_USER, OPERATOR_USER, collector_accounts, new_password
 from aedfleet.broker.files import write_private
@@ -144,3 +147,20 @@ def running_cluster(workdir: Path, **options: object) -> Iterator[NatsCluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+def granted(paho: mqtt.Client, topic: str) -> bool:
+    """Whether the broker grants `topic` to this connected client (SUBACK not 0x80)."""
+    answer: list[ReasonCode] = []
+    done = threading.Event()
+
+    def on_subscribe(
+        _c: mqtt.Client, _u: object, _m: int, codes: list[ReasonCode], _p: object
+    ) -> None:
+        answer.extend(codes)
+        done.set()
+
+    paho.on_subscribe = on_subscribe
+    paho.subscribe(topic, qos=1)
+    assert done.wait(30), f"no SUBACK for {topic}"
+    return not answer[0].is_failure
