@@ -51,13 +51,13 @@ def responders_file(path: Path) -> Path:
     return path
 
 
-def flood(services: LocalServices, stop: Path) -> subprocess.Popen[bytes]:
-    """A second process publishing 10,000 cabinets' telemetry until `stop` exists."""
+def flood(services: LocalServices, stop: Path, cabinets: int) -> subprocess.Popen[bytes]:
+    """A second process publishing `cabinets` cabinets' telemetry until `stop` exists."""
     # a harness account that may publish for any cabinet; its password in the environment,
     # not on the command line
     account = services.mosquitto.fleet_writer("flood")
     script = f"""
-import itertools, os
+import os
 from pathlib import Path
 from typing import Any
 import paho.mqtt.client as mqtt
@@ -74,7 +74,7 @@ start_ms = wall_ms() - 86_400_000
 sent = 0
 while not stop.exists():
     batch = [client.publish(t, p, qos=1) for t, p in
-             itertools.islice(telemetry_stream(cabinet_ids(10_000), 1, start_ms + sent), 10_000)]
+             telemetry_stream(cabinet_ids({cabinets}), 1, start_ms + sent)]
     for info in batch:
         info.wait_for_publish(60)
     sent += len(batch)
@@ -145,6 +145,7 @@ def percentiles(latencies_ms: list[float]) -> tuple[float, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--openings", type=int, default=60)
+    parser.add_argument("--cabinets", type=int, default=10_000, help="in the flood")
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -163,7 +164,7 @@ def main() -> None:
         door = DoorCabinet(services, twilio, collector)
         quiet_ms, quiet_responders_ms = door.openings(args.openings)  # the baseline: no flood
         stop = Path(tmp) / "stop-flood"
-        flooding = flood(services, stop)
+        flooding = flood(services, stop, args.cabinets)
         try:
             wait_for(lambda: stored() > 0, 60, "the flood reaching InfluxDB")
             stored_before = stored()
@@ -182,7 +183,7 @@ def main() -> None:
     table("duty officer", quiet_ms, flood_ms)
     table("last of 3 responders", quiet_responders_ms, flood_responders_ms)
     print("target: flooded p99 < 100 ms (duty officer), < 200 ms (last responder)")
-    print(f"the flood: {flooded} telemetry messages from 10,000 cabinets published, "
+    print(f"the flood: {flooded} telemetry messages from {args.cabinets:,} cabinets published, "
           f"{stored_during} stored during the flooded openings")  # fmt: skip
 
 

@@ -13,7 +13,7 @@ import bench
 ROOT = Path(__file__).resolve().parent.parent
 # module -> (smoke-size arguments, a line its table must print)
 SMOKE = {
-    "alert_latency": (["--openings", "3"], "p99"),
+    "alert_latency": (["--openings", "3", "--cabinets", "1000"], "p99"),
     "alert_store": (["--operations", "50"], "postgresql / sqlite"),
     "coverage": (
         ["--cabinets", "200", "--places", "1000", "--changes", "200"],
