@@ -423,8 +423,10 @@ async def test_the_fleet_survives_every_node_and_the_active_collector_killed_in_
                               "WHERE key LIKE '%:opened:%' GROUP BY status").fetchall()  # fmt: skip
         states = {str(status): count for status, count in rows}
         assert states == {"sent": len(expected)}, states
-        assert all(cabinet.boots == 1 for cabinet in fleet.cabinets.values())
-        assert one.process.running and other.process.running  # no lease lost by accident
+        rebooted = [c.cabinet_id for c in fleet.cabinets.values() if c.boots != 1]
+        assert not rebooted, f"cabinets reset (see fleet.log), their sends unrecorded: {rebooted}"
+        for collector in (one, other):  # a lease lost by accident: exit 75, see collector.log
+            assert collector.process.running, f"collector {collector.name} exited"
         # every node the active collector came to held its persistent session
         assert await asyncio.to_thread(proof.active.metric, "mqtt_sessions_lost_total") == 0
         print(proof.report(texts, len(found)))
