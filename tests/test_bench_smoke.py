@@ -22,6 +22,7 @@ SMOKE = {
     "fleet": (["--cabinets", "50", "--steady", "5"], "memory per cabinet (KiB)"),
     "ingest": (["--messages", "2000", "--naive-messages", "200"], "collector / bare paho"),
     "mqtt_reader": (["--messages", "2000"], "after / before"),
+    "nats_sizing": (["--messages", "500"], "B/msg"),
     "report": (["--cabinets", "50"], "report / baseline"),
     "responders": (
         ["--responders", "2000", "--selections", "50", "--loads", "1"],
