@@ -34,7 +34,7 @@ from aedfleet.simulator.clock import SimClock
 from aedfleet.simulator.environment import Environment
 from aedfleet.simulator.simulated_cabinet import SimulatedCabinet
 from tests.support.fake_providers import FakeTwilio, twilio_collector_sections
-from tests.support.harness import cabinet_ids, inventory_file, rows_so_far
+from tests.support.harness import cabinet_ids, collector_toml, inventory_file, rows_so_far
 from tests.support.nats_cluster import NatsCluster, running_cluster
 from tests.support.postgres import PostgresServer
 
@@ -100,13 +100,7 @@ class HaCollector:
             "ha": HA,
             **twilio_collector_sections(twilio.url, [DUTY]),
         }
-        config = workdir / "collector.toml"
-        config.write_text(
-            "\n".join(
-                f"[{section}]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in values.items())
-                for section, values in sections.items()
-            )
-        )
+        config = collector_toml(workdir / "collector.toml", sections)
         self.log_path = workdir / "collector.log"
         self.process = ManagedProcess(
             f"collector {name}",

@@ -11,7 +11,6 @@ on loopback (tests/support/nats_cluster.py).
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import sys
 import threading
@@ -32,6 +31,7 @@ from aedfleet.influx_query import query
 from aedfleet.services import LocalServices, ManagedProcess, free_port
 from tests.support.harness import (
     cabinet_ids,
+    collector_toml,
     count,
     inventory_file,
     telemetry_payload,
@@ -151,13 +151,7 @@ class CollectorOnCluster:
             "http": {"listen": f"127.0.0.1:{self.http_port}"},
             "alerts": {"state_dir": str(workdir / "state")},
         }
-        config = workdir / "collector.toml"
-        config.write_text(
-            "\n".join(
-                f"[{name}]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in values.items())
-                for name, values in sections.items()
-            )
-        )
+        config = collector_toml(workdir / "collector.toml", sections)
         self.log_path = workdir / "collector.log"
         self.process = ManagedProcess(
             "collector",

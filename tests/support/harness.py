@@ -72,6 +72,17 @@ def inventory_file(path: Path, ids: list[str]) -> Path:
     return path
 
 
+def collector_toml(path: Path, sections: dict[str, dict[str, Any]]) -> Path:
+    """A collector configuration of these sections (values as JSON, which TOML reads)."""
+    path.write_text(
+        "\n".join(
+            f"[{name}]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in values.items())
+            for name, values in sections.items()
+        )
+    )
+    return path
+
+
 class CollectorProcess:
     """`aedfleet collect` as a real child process with its own config, database and spool."""
 
@@ -96,13 +107,7 @@ class CollectorProcess:
         }
         for name, values in extra.items():
             sections.setdefault(name, {}).update(values)
-        config = workdir / "collector.toml"
-        config.write_text(
-            "\n".join(
-                f"[{name}]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in values.items())
-                for name, values in sections.items()
-            )
-        )
+        config = collector_toml(workdir / "collector.toml", sections)
         self.process = ManagedProcess(
             "collector",
             [sys.executable, "-m", "aedfleet", "collect", "--config", str(config)],
