@@ -292,6 +292,7 @@ class Link:
         # a broker that says nothing for 1.5 keepalives (it must answer our pings) is gone
         silence_s = self.keepalive_s * 1.5
         reader = self._reader
+        discarded = False
         try:
             while reader is not None:
                 first = (await asyncio.wait_for(reader.readexactly(1), silence_s))[0]
@@ -313,9 +314,21 @@ class Link:
         except (OSError, LinkError, asyncio.TimeoutError, EOFError, IndexError) as error:
             if self.connected:
                 self.log("link: lost the broker: %r" % (error,))
+        except GeneratorExit:
+            # discarded, never cancelled (CPython finalising a task a closed loop left behind):
+            # nothing may be awaited now, so the socket is closed at once
+            discarded = True
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                try:
+                    writer.close()
+                except (OSError, RuntimeError):  # RuntimeError: its loop is already closed
+                    pass
+            raise
         finally:  # however the reader ends (even cancelled), the link is down
             self.connected = False
-            await self._close_socket()
+            if not discarded:
+                await self._close_socket()
 
     async def _dispatch(self, first, body):
         kind = first >> 4
