@@ -234,6 +234,9 @@ async def _run(
         await collecting
         stats = fleet.stats()
         await fleet.stop()
+        # a firmware task the run left behind is finalised now, while its loop still runs (its
+        # socket closes cleanly), not during whatever this process does next
+        gc.collect()
     real_s = time.monotonic() - started
     seen = observe(services.influxdb.url, config.influx.database, clock.start_ms,
                    Path(config.alerts.state_dir))  # fmt: skip
