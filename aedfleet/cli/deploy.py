@@ -53,9 +53,13 @@ import click
     help="Where the server's file system is (/); a staging folder for a trial run.",
 )  # fmt: skip
 @click.option(
+    "--ha", is_flag=True,
+    help="High availability (docs/ha.md): the broker is a NATS JetStream cluster of the --node "
+    "machines instead of Mosquitto on this host; one folder per node under nodes/.",
+)  # fmt: skip
+@click.option(
     "--node", "nodes", multiple=True, metavar="NAME=HOST",
-    help="High availability (docs/ha.md): the broker is a NATS JetStream cluster of these 3 or 5 "
-    "nodes instead of Mosquitto on this host; one folder per node under nodes/.",
+    help="With --ha: a node of the cluster, 3 or 5 of them.",
 )  # fmt: skip
 @click.option("--route-port", type=int, default=6222, show_default=True,
               help="With --node: the nodes' routes to each other (mutual TLS).")  # fmt: skip
@@ -91,6 +95,7 @@ def deploy(
     http_listen: str,
     broker_user: str,
     root: Path,
+    ha: bool,
     nodes: tuple[str, ...],
     route_port: int,
     monitor_port: int,
@@ -107,7 +112,8 @@ def deploy(
     Example: sudo /opt/aedfleet/bin/aedfleet deploy --inventory inventory.csv --out deploy
     --hostname mqtt.example.org --sms-provider aliyun --duty-officer +8613700000001
 
-    High availability: add --node n1=10.0.0.1 --node n2=10.0.0.2 --node n3=10.0.0.3 (docs/ha.md).
+    High availability: add --ha --node n1=10.0.0.1 --node n2=10.0.0.2 --node n3=10.0.0.3
+    (docs/ha.md).
     """
     from aedfleet.broker.errors import BrokerConfigError
     from aedfleet.collector.config import ConfigError
@@ -115,6 +121,8 @@ def deploy(
     from aedfleet.deploy.bundle import DeployOptions, write_bundle
     from aedfleet.deploy.cluster import ClusterOptions, parse_node
 
+    if ha != bool(nodes):
+        raise click.UsageError("--ha takes the cluster's nodes: --node NAME=HOST, 3 or 5 times")
     try:
         cluster = (
             ClusterOptions(

@@ -1,5 +1,5 @@
-"""`aedfleet deploy --node ...`: the broker as a NATS JetStream cluster (docs/ha.md) instead of
-the one Mosquitto. For each node, a folder laid out as that node's file system: its
+"""`aedfleet deploy --ha --node ...`: the broker as a NATS JetStream cluster (docs/ha.md)
+instead of the one Mosquitto. For each node, a folder laid out as that node's file system: its
 configuration (MQTT over TLS, routes over mutual TLS, every MQTT stream on three nodes, the
 fleet's accounts with the same least privilege as Mosquitto's ACL, bcrypt hashes only), its
 certificate from the cluster's own CA, a hardened systemd unit and its system user.

@@ -11,7 +11,7 @@ MOSQUITTO_UNIT: Final = "aedfleet-mosquitto.service"
 # systemd's StateDirectory= names, under /var/lib
 COLLECTOR_STATE: Final = "aedfleet"
 MOSQUITTO_STATE: Final = "aedfleet-mosquitto"
-# a NATS cluster node's (deploy --node, docs/ha.md)
+# a NATS cluster node's (deploy --ha, docs/ha.md)
 NATS_UNIT: Final = "aedfleet-nats.service"
 NATS_USER: Final = "aedfleet-nats"
 NATS_STATE: Final = "aedfleet-nats"
@@ -22,7 +22,7 @@ class Layout:
         self.root = root
         self.etc = root / "etc" / "aedfleet"
         self.broker = self.etc / "broker"
-        self.cluster_ca = self.etc / "cluster-ca.crt"  # deploy --node: the broker nodes' CA
+        self.cluster_ca = self.etc / "cluster-ca.crt"  # deploy --ha: the broker nodes' CA
         self.collector_toml = self.etc / "collector.toml"
         self.environment = self.etc / "aedfleet.env"
         self.inventory = self.etc / "inventory.csv"

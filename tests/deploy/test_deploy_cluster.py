@@ -1,5 +1,5 @@
-"""`aedfleet deploy --node ...` (issue 25): the three nodes' folders it writes run as a real NATS
-JetStream cluster, MQTT over TLS with the fleet's accounts, routes over mutual TLS.
+"""`aedfleet deploy --ha --node ...` (issue 25): the three nodes' folders it writes run as a
+real NATS JetStream cluster, MQTT over TLS with the fleet's accounts, routes over mutual TLS.
 
 The three "machines" are 127.0.0.1, .2 and .3 (all loopback on Linux). Each node's folder is
 installed as if copied to its own machine's root: the only change is where its root is.
@@ -17,17 +17,19 @@ from pathlib import Path
 import httpx
 import paho.mqtt.client as mqtt
 import pytest
+from click.testing import CliRunner
 from paho.mqtt.enums import CallbackAPIVersion
 
 from aedfleet.broker.accounts import COLLECTOR_USER, collector_accounts
 from aedfleet.broker.errors import BrokerConfigError
+from aedfleet.cli import main
 from aedfleet.collector.config import load_config
 from aedfleet.collector.topics import topic_for
 from aedfleet.deploy.cluster import ClusterNode, check_nodes, parse_node
 from aedfleet.deploy.layout import NATS_UNIT, NodeLayout
 from aedfleet.services import ManagedProcess, free_port
 from tests.deploy.staging import CABINETS, environment_file, run_deploy
-from tests.support.harness import wait_for
+from tests.support.harness import inventory_file, wait_for
 from tests.support.nats_cluster import granted, nats_server_path
 
 HOSTS = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
@@ -72,7 +74,7 @@ def test_the_nodes_it_writes_run_as_a_tls_cluster_with_the_fleets_accounts(
 ) -> None:
     mqtt_port, route_port, monitor_port, client_port = (free_port() for _ in range(4))
     server = tmp_path / "server"
-    nodes = [f"--node=n{i + 1}={host}" for i, host in enumerate(HOSTS)]
+    nodes = ["--ha", *(f"--node=n{i + 1}={host}" for i, host in enumerate(HOSTS))]
     layout = run_deploy(server, *nodes, "--route-port", str(route_port), "--monitor-port",
                         str(monitor_port), "--client-port", str(client_port), "--nats-server",
                         nats_server_path(), tls_port=mqtt_port)  # fmt: skip
@@ -143,7 +145,7 @@ def test_two_collector_hosts_share_the_alert_store_and_take_turns(tmp_path: Path
     """--alerts-store: the collector runs only while it holds the lease in that PostgreSQL
     (docs/ha.md); its password is the operator's, asked for in the environment and kept."""
     url = "postgresql://aedfleet@db1.example,db2.example/aedfleet?target_session_attrs=read-write"
-    nodes = [f"--node=n{i + 1}=10.0.0.{i + 1}" for i in range(3)]
+    nodes = ["--ha", *(f"--node=n{i + 1}=10.0.0.{i + 1}" for i in range(3))]
     layout = run_deploy(tmp_path / "server", *nodes, "--alerts-store", url)
     secrets = environment_file(layout.environment)
     assert secrets["AEDFLEET_ALERTS_STORE_PASSWORD"] == ""  # the operator brings it
@@ -158,3 +160,12 @@ def test_two_collector_hosts_share_the_alert_store_and_take_turns(tmp_path: Path
     assert config.alerts.store == url and config.ha.lease
     assert config.alerts.store_password == "from-the-dba"
     assert "from-the-dba" not in layout.collector_toml.read_text()
+
+
+def test_ha_and_its_nodes_come_together(tmp_path: Path) -> None:
+    inventory = inventory_file(tmp_path / "inventory.csv", CABINETS)
+    base = ["deploy", "--inventory", str(inventory), "--out", str(tmp_path / "out"),
+            "--hostname", "mqtt.example.org"]  # fmt: skip
+    for extra in (["--ha"], ["--node", "n1=10.0.0.1"]):
+        result = CliRunner().invoke(main, [*base, *extra])
+        assert result.exit_code == 2 and "--ha takes the cluster's nodes" in result.output
