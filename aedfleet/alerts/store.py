@@ -53,7 +53,9 @@ def open_sqlite(path: Path) -> SqliteDatabase:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     path.chmod(0o600)
-    return SqliteDatabase(sqlite3.connect(path, isolation_level=None), str(path))
+    # a lock held by another connection (an online backup, a second opener) is waited for,
+    # up to 30 s on a loaded machine, rather than failing at Python's default of 5 s
+    return SqliteDatabase(sqlite3.connect(path, isolation_level=None, timeout=30), str(path))
 
 
 def open_store(config: AlertsConfig) -> AlertStore:
