@@ -14,6 +14,7 @@ from aedfleet.notify.demo_outbox import FileOutboxNotifier
 from aedfleet.notify.dispatcher import Dispatcher
 from aedfleet.notify.messages import Notification
 from tests.ha.backends import Backend
+from tests.support.harness import until
 
 
 def note(n: int) -> Notification:
@@ -93,9 +94,8 @@ async def test_two_dispatchers_on_one_database_send_each_notification_once(
                               clock=lambda: 10**6) for store in stores]  # fmt: skip
     running = [asyncio.create_task(d.run()) for d in dispatchers]
     try:
-        async with asyncio.timeout(60):
-            while set(stores[0].sends.statuses().values()) != {"sent"}:
-                await asyncio.sleep(0.05)
+        await until(lambda: set(stores[0].sends.statuses().values()) == {"sent"}, 60,
+                    "every notification sent")  # fmt: skip
     finally:
         for task in running:
             task.cancel()
