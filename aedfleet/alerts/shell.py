@@ -15,6 +15,7 @@ import msgspec
 
 from aedfleet.alerts.engine import OPEN_KINDS, OPEN_STATES, AlertEngine, Silence
 from aedfleet.alerts.firmware_points import FirmwarePoints
+from aedfleet.alerts.heartbeat import Heartbeat
 from aedfleet.alerts.readiness_change import ReadinessChanges
 from aedfleet.alerts.rules import RULES
 from aedfleet.alerts.snapshot import Snapshots
@@ -169,7 +170,7 @@ class Alerting:
             )
         )  # fmt: skip
         self.dispatcher: Dispatcher | None = None
-        self._readiness_written_ms = 0
+        self.heartbeat = Heartbeat(config.alerts.readiness_every_s * 1000, started_ms=clock())
         self.snapshots = Snapshots(self.engine, inventory, encoder)
         self.firmware = FirmwarePoints(self.engine, encoder)  # the fleet's versions over time
         self.changes = ReadinessChanges(encoder)  # the last readiness written; its changes
@@ -223,10 +224,7 @@ class Alerting:
                         await asyncio.sleep(0)
                     unsaved, last_save = set(), now
                 # readiness: on every change, and for the whole fleet at a steady interval
-                every_ms = self.config.alerts.readiness_every_s * 1000
-                due = now - self._readiness_written_ms >= every_ms
-                if due:
-                    self._readiness_written_ms = now
+                due = self.heartbeat.due(now)
                 targets = (
                     set(self.inventory) | set(self.engine.cabinets) if due else alerted | dirty
                 )
