@@ -94,48 +94,51 @@ class Validator:
             self._topics[topic] = where
         if isinstance(where, TopicError):
             return Rejection(where.code, where.detail, topic)
-        cabinet_id = where.cabinet_id
-
-        def reject(code: RejectionCode, detail: str) -> Rejection:
-            return Rejection(code, detail, topic, cabinet_id)
-
-        if not payload:
-            return reject("empty_payload", "empty payload (a cleared retained message)")
-        if len(payload) > self._max_payload_bytes:
-            return reject(
-                "too_large",
-                f"payload is {len(payload)} bytes; the limit is {self._max_payload_bytes}",
-            )
-        utf8_problem = _utf8_problem(payload)
-        if utf8_problem is not None:
-            return reject("not_utf8", utf8_problem)
+        # the accept path is written out: it runs for every message
+        if not payload or len(payload) > self._max_payload_bytes or not payload.isascii():
+            problem = self._payload_problem(payload)
+            if problem is not None:
+                return Rejection(*problem, topic, where.cabinet_id)
         try:
             message = _DECODERS[where.kind].decode(payload)
         except msgspec.ValidationError as error:
-            code, detail = _classify(str(error), payload)
-            return reject(code, detail)
+            return Rejection(*_classify(str(error), payload), topic, where.cabinet_id)
         except (msgspec.DecodeError, UnicodeDecodeError) as error:
-            return reject("bad_json", str(error))
-        if message.id != cabinet_id:
-            return reject("id_mismatch", f"payload id {message.id!r} differs from the topic's")
-        problem = self._check_time(message, now_ms) or _check_consistency(message)
-        if problem is not None:
-            return reject(*problem)
+            return Rejection("bad_json", str(error), topic, where.cabinet_id)
+        if message.id != where.cabinet_id:
+            detail = f"payload id {message.id!r} differs from the topic's"
+            return Rejection("id_mismatch", detail, topic, where.cabinet_id)
+        kind = type(message)
+        # an unsynced clock says nothing: the collector stamps arrival time
+        if isinstance(message, Config) or message.sync:
+            skew = self._check_time(message.ts, now_ms)
+            if skew is not None:
+                return Rejection("clock_skew", skew, topic, where.cabinet_id)
+        if kind is Sleeping or kind is Config:
+            inconsistent = _check_consistency(message)
+            if inconsistent is not None:
+                return Rejection("bad_value", inconsistent, topic, where.cabinet_id)
         return message
 
-    def _check_time(self, message: Message, now_ms: int) -> tuple[RejectionCode, str] | None:
-        if not isinstance(message, Config) and not message.sync:
-            return None  # an unsynced clock says nothing; the collector stamps arrival time
-        earliest = max(protocol.EARLIEST_SYNCED_TS_MS, now_ms - self._max_age_ms)
-        if message.ts < earliest:
-            return "clock_skew", f"ts {message.ts} is older than {earliest} (now {now_ms})"
-        latest = now_ms + self._max_future_skew_ms
-        if message.ts > latest:
-            return (
-                "clock_skew",
-                f"ts {message.ts} is ahead of now {now_ms} by more than "
-                f"{self._max_future_skew_ms} ms",
+    def _payload_problem(self, payload: bytes) -> tuple[RejectionCode, str] | None:
+        if not payload:
+            return "empty_payload", "empty payload (a cleared retained message)"
+        if len(payload) > self._max_payload_bytes:
+            return "too_large", (
+                f"payload is {len(payload)} bytes; the limit is {self._max_payload_bytes}"
             )
+        utf8_problem = _utf8_problem(payload)
+        if utf8_problem is not None:
+            return "not_utf8", utf8_problem
+        return None
+
+    def _check_time(self, ts: int, now_ms: int) -> str | None:
+        earliest = max(protocol.EARLIEST_SYNCED_TS_MS, now_ms - self._max_age_ms)
+        if ts < earliest:
+            return f"ts {ts} is older than {earliest} (now {now_ms})"
+        latest = now_ms + self._max_future_skew_ms
+        if ts > latest:
+            return f"ts {ts} is ahead of now {now_ms} by more than {self._max_future_skew_ms} ms"
         return None
 
 
@@ -151,15 +154,16 @@ def _utf8_problem(payload: bytes) -> str | None:
     return None
 
 
-def _check_consistency(message: Message) -> tuple[RejectionCode, str] | None:
+def _check_consistency(message: Message) -> str | None:
+    """Why a sleeping message or a config contradicts itself (its `bad_value` detail)."""
     if isinstance(message, Sleeping) and message.wake <= message.ts:
-        return "bad_value", "sleeping: wake time is not after the message time"
+        return "sleeping: wake time is not after the message time"
     if isinstance(message, Config):
         pairs = (("temp_lo_dc", "temp_hi_dc"), ("heat_on_dc", "heat_off_dc"))
         for low_name, high_name in pairs:
             low, high = getattr(message, low_name), getattr(message, high_name)
             if low is not None and high is not None and low >= high:
-                return "bad_value", f"config: {low_name} must be below {high_name}"
+                return f"config: {low_name} must be below {high_name}"
     return None
 
 
