@@ -28,6 +28,8 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Final, NamedTuple
 from urllib.parse import urlsplit
 
+import msgspec
+
 from aedfleet.collector import mqttwire as wire
 from aedfleet.collector.lineprotocol import printable
 
@@ -40,7 +42,10 @@ REFUSALS: Final = ("refused", "subscription_refused")
 FORESEEN: Final = ("closed", "timeout", "protocol_error", "network", *REFUSALS)
 
 
-class AckToken(NamedTuple):
+class AckToken(msgspec.Struct, frozen=True, gc=False):
+    """What acknowledges one message once it is durable. gc=False: scalars only, and tens of
+    thousands wait in a full batch, so the cyclic GC need not track them."""
+
     source: str  # which connection the message came on
     generation: int
     packet_id: int
