@@ -1,7 +1,8 @@
 """Pure: the `readiness_change` points, one per cabinet only when its readiness state or
-reason changes, plus one for every cabinet after a collector start (its first since the start)
-so a period's first state is known (docs/storage.md). Time-weighted readiness is then a sum of intervals between these
-points: a month is a few points per cabinet, not one a minute."""
+reason changes, plus one for every cabinet after a collector start (its first since the
+start) so a period's first state is known (docs/storage.md). Time-weighted readiness is then a
+sum of intervals between these points: a month is a few points per cabinet, not one a
+minute."""
 
 from __future__ import annotations
 

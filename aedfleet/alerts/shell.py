@@ -185,12 +185,12 @@ class Alerting:
 
     def on_message(self, message: p.DeviceMessage, at_ms: int) -> None:
         transitions = self.engine.on_message(message, at_ms)
-        if transitions or type(message) is not p.Telemetry:
-            transitions = self._with_coverage(transitions, [message.id], at_ms)
+        if not transitions and type(message) is p.Telemetry:
+            return  # nearly every message: the tick judges what it changed
+        transitions = self._with_coverage(transitions, [message.id], at_ms)
         if transitions:
             self.handle(transitions, at_ms)
-        if transitions or type(message) is not p.Telemetry:
-            self.store.save(self.engine, {message.id})  # events are rare: keep them at once
+        self.store.save(self.engine, {message.id})  # events are rare: keep them at once
 
     # --- the clock -------------------------------------------------------------------------
 

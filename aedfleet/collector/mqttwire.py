@@ -12,6 +12,8 @@ from __future__ import annotations
 import struct
 from typing import Final, NamedTuple
 
+import msgspec
+
 CONNACK: Final = 2
 PUBLISH: Final = 3
 PUBACK: Final = 4
@@ -39,7 +41,9 @@ class ProtocolError(Exception):
     """The broker sent bytes that are not MQTT 3.1.1; the connection must be dropped."""
 
 
-class Publish(NamedTuple):
+class Publish(msgspec.Struct, frozen=True, gc=False):
+    """One PUBLISH (a struct built in C: one is made per message)."""
+
     topic: str
     payload: bytes
     qos: int

@@ -88,14 +88,13 @@ class Collector:
             return  # stopping: not acknowledged, so the broker redelivers it later
         arrival_ms = self._clock()
         outcome = self.pipeline.line_for(topic, payload, arrival_ms)
-        match outcome:
-            case Stored() | Duplicate():
-                self.alerting.on_message(outcome.message, arrival_ms)
-            case Rejected():
-                self._log_rejection(outcome.rejection, arrival_ms)
+        if isinstance(outcome, Stored | Duplicate):
+            self.alerting.on_message(outcome.message, arrival_ms)
+        elif isinstance(outcome, Rejected):
+            self._log_rejection(outcome.rejection, arrival_ms)
         batcher = self._batcher
         batcher.add(outcome.line, token, wall_ms())
-        if batcher.pending == self._batch_points:
+        if len(batcher) == self._batch_points:
             self._flusher.wake.set()
 
     def _write_internal(self, line: str) -> None:
