@@ -11,13 +11,27 @@ and backs off.
 from __future__ import annotations
 
 import gzip
+import ipaddress
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import aiohttp
 
 from aedfleet.collector.basicauth import basic_auth
 
 _CLIENT_ERRORS: Final = (400, 422)
+
+
+def over_a_network(url: str) -> bool:
+    """Whether InfluxDB at `url` is reached over a network: writes are gzipped for it. On
+    loopback, compressing and decompressing only cost both processes CPU."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True  # a host name: it may be anywhere
 
 
 def identifier(name: str) -> str:
@@ -40,7 +54,9 @@ class InfluxWriter:
         password: str = "",
         timeout_s: float = 10.0,
         create_database: bool = True,
+        gzip_body: bool | None = None,
     ) -> None:
+        """`gzip_body`: compress writes; by default only for InfluxDB over a network."""
         self._session = session
         self._url = url.rstrip("/")
         self._database = database
@@ -48,6 +64,7 @@ class InfluxWriter:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._create_database = create_database
         self._copies: tuple[str, tuple[str, ...]] | None = None
+        self._gzip = over_a_network(url) if gzip_body is None else gzip_body
 
     def keep_longer(self, policy: str, measurements: frozenset[str]) -> None:
         """From now on write these measurements' points to `policy` as well (it exists)."""
@@ -89,7 +106,11 @@ class InfluxWriter:
         raise InfluxUnavailableError(f"InfluxDB answered {status}: {_error_message(text)}")
 
     async def _post(self, lines: list[str], policy: str | None) -> tuple[int, str]:
-        body = gzip.compress("".join(line + "\n" for line in lines).encode(), compresslevel=1)
+        body = "".join(line + "\n" for line in lines).encode()
+        headers = {"Content-Type": "text/plain", **self._auth}
+        if self._gzip:
+            body = gzip.compress(body, compresslevel=1)
+            headers["Content-Encoding"] = "gzip"
         params = {"db": self._database, "precision": "ms"}
         if policy is not None:
             params["rp"] = policy
@@ -98,7 +119,7 @@ class InfluxWriter:
                 f"{self._url}/write",
                 params=params,
                 data=body,
-                headers={"Content-Encoding": "gzip", "Content-Type": "text/plain", **self._auth},
+                headers=headers,
                 timeout=self._timeout,
             ) as response:
                 return response.status, await response.text()

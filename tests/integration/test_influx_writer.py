@@ -79,3 +79,13 @@ async def test_basic_auth_is_sent_and_missing_credentials_keep_the_batch(tmp_pat
         assert answer["results"][0]["series"][0]["values"][0][1] == 5
     finally:
         secured.process.stop()
+
+
+async def test_a_gzipped_batch_is_stored_as_well(services: LocalServices) -> None:
+    # InfluxDB over a network gets gzipped writes; loopback (every other test) plain ones
+    async with aiohttp.ClientSession() as session:
+        writer = InfluxWriter(
+            session, url=services.influxdb.url, database="writer_gzip", gzip_body=True
+        )
+        assert await writer.write([line(n) for n in range(10)]) == []
+    assert count(services.influxdb.url, "writer_gzip", "m") == 10
