@@ -15,6 +15,7 @@ delay during a failover is printed."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 import signal
@@ -35,6 +36,7 @@ from aedfleet.simulator.environment import Environment
 from aedfleet.simulator.simulated_cabinet import SimulatedCabinet
 from tests.support.fake_providers import FakeTwilio, twilio_collector_sections
 from tests.support.harness import cabinet_ids, collector_toml, inventory_file, rows_so_far
+from tests.support.harness import until as harness_until
 from tests.support.nats_cluster import NatsCluster, running_cluster
 from tests.support.postgres import PostgresServer
 
@@ -71,14 +73,8 @@ def twilio() -> Iterator[FakeTwilio]:
         yield fake
 
 
-async def until(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
-    """Await a condition up to a generous deadline; the predicate runs in a thread (it may ask
-    a server), so the cabinets' event loop goes on meanwhile."""
-    deadline = time.monotonic() + timeout_s
-    while not await asyncio.to_thread(predicate):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.2)
+# the predicates ask servers: in a thread, so the cabinets' event loop goes on meanwhile
+until = functools.partial(harness_until, in_thread=True, every_s=0.2)
 
 
 class HaCollector:

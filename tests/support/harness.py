@@ -170,13 +170,17 @@ def wait_for(predicate: Any, timeout_s: float, what: str) -> None:
 TWO_YEARS_S = 2 * 365 * 86_400
 
 
-async def until(predicate: Any, timeout_s: float, what: str) -> None:
-    """wait_for inside an event loop: await a condition up to a generous deadline."""
+async def until(
+    predicate: Any, timeout_s: float, what: str, *, in_thread: bool = False, every_s: float = 0.01
+) -> None:
+    """wait_for inside an event loop: await a condition up to a generous deadline.
+    `in_thread`: the predicate blocks (it asks a server), so it runs in a thread and the
+    loop's own tasks go on meanwhile."""
     deadline = time.monotonic() + timeout_s
-    while not predicate():
+    while not (await asyncio.to_thread(predicate) if in_thread else predicate()):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(every_s)
 
 
 def telemetry_payload(cabinet_id: str, seq: int, ts_ms: int) -> bytes:
