@@ -22,7 +22,9 @@ from tests.integration.test_nats_cluster import client, connected_nodes, stream_
 from tests.support.harness import FirmwareProcess, wait_for
 from tests.support.nats_cluster import FLEET_WRITERS, NatsCluster, granted, running_cluster
 
-pytestmark = [pytest.mark.services, pytest.mark.micropython]
+# serial: with four test workers on two cores, the survivor twice still handed out the first
+# `online` as retained, 30 s after the move; run alone, as before, it holds (see the Makefile)
+pytestmark = [pytest.mark.services, pytest.mark.micropython, pytest.mark.serial]
 CABINET = "bz-bc-001"
 
 
@@ -133,17 +135,10 @@ def test_the_firmware_moves_to_another_node_when_its_node_is_killed(
 
         wait_for(on_a_survivor, 30, "the firmware on a surviving node")
         # a node that took over holds a later connection's retained `online`: the dead one
-        # sent no will. The nodes share retained messages through a stream, so a survivor may
-        # still hand out the first `online` until it has applied the later one.
-        first_birth = subscriber.births()[0]["seq"]
-        retained: dict[str, Any] = {}
-
-        def later_retained() -> bool:
-            retained.update(retained_status(cluster, others[-1]))
-            return bool(retained["seq"] > first_birth)
-
-        wait_for(later_retained, 30, "a later retained status on a surviving node")
+        # sent no will
+        retained = retained_status(cluster, others[-1])
         assert retained["state"] == "online"
+        assert retained["seq"] > subscriber.births()[0]["seq"]
         wait_for(lambda: retained["seq"] in [b["seq"] for b in subscriber.births()], 30, "it")
         # every door event, in order, once by seq (what the collector stores); a second copy
         # can only be the same message resent after a PUBACK that came too late
