@@ -22,11 +22,13 @@ LOCK := requirements.lock
 demo: setup
 	$(VENV)/bin/aedfleet demo
 
-# Both cores for the tests that wait on brokers, databases and the firmware; then, alone, the
-# ones that measure whether the machine keeps up (marked serial: the simulated fleet, a loaded
-# event loop), so a neighbour's load cannot make their verdicts inconclusive.
+# Four workers for the tests that mostly wait on brokers, databases and the firmware (they used
+# about a third of two cores), the few busy files in two lanes so at most two run at once
+# (tests/support/lanes.py); then, alone, the ones that measure whether the machine keeps up
+# (marked serial: the simulated fleet, a loaded event loop), so a neighbour's load cannot make
+# their verdicts inconclusive.
 test: setup lint
-	$(VENV)/bin/pytest -n 2 --dist loadfile -m "not serial"
+	$(VENV)/bin/pytest -n 4 --dist loadfile -m "not serial"
 	$(VENV)/bin/pytest -m serial
 
 lint: setup

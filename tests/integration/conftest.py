@@ -45,9 +45,10 @@ def simulated_fleet(tmp_path_factory: pytest.TempPathFactory) -> SimulatedFleet:
     return SimulatedFleet(outcome, workdir, shown.getvalue())
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def influx(simulated_fleet: SimulatedFleet) -> Iterator[str]:
-    """The simulation's InfluxDB, started again on its data."""
+    """The simulation's InfluxDB, started again on its data, once for every module that reads
+    it (they only query)."""
     database = InfluxDB(simulated_fleet.workdir / "influxdb")
     database.process.start()
     try:

@@ -22,7 +22,9 @@ from tests.integration.test_nats_cluster import client, connected_nodes, stream_
 from tests.support.harness import FirmwareProcess, wait_for
 from tests.support.nats_cluster import FLEET_WRITERS, NatsCluster, granted, running_cluster
 
-pytestmark = [pytest.mark.services, pytest.mark.micropython]
+# serial: with four test workers on two cores, the survivor twice still handed out the first
+# `online` as retained, 30 s after the move; run alone, as before, it holds (see the Makefile)
+pytestmark = [pytest.mark.services, pytest.mark.micropython, pytest.mark.serial]
 CABINET = "bz-bc-001"
 
 
