@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
+import time
 from pathlib import Path
 from typing import Final, NamedTuple
 from urllib.parse import urlsplit
@@ -26,6 +27,9 @@ from aedfleet.notify.sendqueue import SendQueue
 from aedfleet.sqldb import Database, SqliteDatabase, connect_postgresql, redacted
 
 DATABASE: Final = "alerts.sqlite3"  # in [alerts] state_dir
+# a lock held by another connection (an online backup, a second opener) is waited for this
+# long on a loaded machine, rather than failing at Python's default of 5 s
+LOCK_TIMEOUT_S: Final = 30.0
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS alerts (
     cabinet TEXT NOT NULL, rule TEXT NOT NULL, body BLOB NOT NULL,
@@ -53,9 +57,8 @@ def open_sqlite(path: Path) -> SqliteDatabase:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     path.chmod(0o600)
-    # a lock held by another connection (an online backup, a second opener) is waited for,
-    # up to 30 s on a loaded machine, rather than failing at Python's default of 5 s
-    return SqliteDatabase(sqlite3.connect(path, isolation_level=None, timeout=30), str(path))
+    connection = sqlite3.connect(path, isolation_level=None, timeout=LOCK_TIMEOUT_S)
+    return SqliteDatabase(connection, str(path))
 
 
 def open_store(config: AlertsConfig) -> AlertStore:
@@ -71,6 +74,23 @@ def open_store(config: AlertsConfig) -> AlertStore:
     return AlertStore(connect_postgresql(config.store, config.store_password))
 
 
+def _into_wal(db: SqliteDatabase) -> None:
+    """Switch to WAL, waiting for another connection's write as long as for any lock (30 s):
+    SQLite answers this switch "database is locked" at once, without the busy handler, while
+    another connection holds a write lock (it skips the handler where waiting could deadlock,
+    as sqlite3_busy_handler's documentation says), e.g. a second collector creating the
+    schema."""
+    deadline = time.monotonic() + LOCK_TIMEOUT_S
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class AlertStore:
     def __init__(self, where: Path | Database) -> None:
         """`where`: the SQLite file, or an open database (aedfleet/sqldb.py), which the store
@@ -81,7 +101,7 @@ class AlertStore:
         try:
             refuse_newer(db)  # before anything writes: a downgrade never corrupts
             if isinstance(db, SqliteDatabase):
-                db.execute("PRAGMA journal_mode=WAL")
+                _into_wal(db)
                 db.execute("PRAGMA synchronous=NORMAL")
             with db.transaction(exclusive=True):
                 db.script(SCHEMA)  # version 1 with the outbox's (alerts/migrations.py)
