@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from aedfleet.firmware_tools import FIRMWARE_DIR
+from aedfleet.simulator.connections import firmware_asyncio
 
 PACKAGE: Final = "aedfleet_firmware"
+FIRMWARE_ASYNCIO: Final = firmware_asyncio()
 
 
 class Firmware:
@@ -50,6 +52,8 @@ class Firmware:
     ) -> types.ModuleType:
         if level == 0 and name in self._sources:
             return self.load(name)
+        if level == 0 and name == "asyncio":
+            return FIRMWARE_ASYNCIO  # each connection kept under its cabinet (connections.py)
         return builtins.__import__(name, globals, locals, fromlist, level)
 
     def load(self, name: str) -> types.ModuleType:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from aedfleet.simulator import firmware
+from aedfleet.simulator import connections, firmware
 from aedfleet.simulator.clock import SimClock
 from aedfleet.simulator.environment import Environment
 from aedfleet.simulator.hostile import hostile_message
@@ -101,6 +101,7 @@ class SimulatedCabinet:
         self.delivered = 0  # messages the broker acknowledged
         self.errors = 0  # failed connects, lost connections, failed publishes
         self._task: asyncio.Task[None] | None = None
+        self._connections: list[asyncio.StreamWriter] = []  # what its firmware opened
 
     @property
     def connected(self) -> bool:
@@ -116,7 +117,11 @@ class SimulatedCabinet:
         what it boots with."""
         if self._task is None:
             self._boot()
-        self._task = asyncio.create_task(self._run())
+        owner = connections.OWNER.set(self._connections)  # the task and the firmware's own
+        try:
+            self._task = asyncio.create_task(self._run())
+        finally:
+            connections.OWNER.reset(owner)
 
     def _boot(self) -> None:
         """main.py's start: the slot slots.py picks, and that slot's App. A board never
@@ -171,6 +176,8 @@ class SimulatedCabinet:
             await asyncio.wait([self._task], timeout=0.1)
         if self.app is not None:
             await self.app.link.close()
+        connections.close_all(self._connections)  # a reset ends every socket
+        await asyncio.sleep(0)
 
     def set(self, switch: str, value: bool) -> None:
         """Flip a simulated switch: door, aed, maint, mains, tamper."""
