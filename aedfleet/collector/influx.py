@@ -11,6 +11,7 @@ and backs off.
 from __future__ import annotations
 
 import gzip
+import io
 import ipaddress
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -118,7 +119,9 @@ class InfluxWriter:
             async with self._session.post(
                 f"{self._url}/write",
                 params=params,
-                data=body,
+                # a file-like body: aiohttp writes it in chunks, yielding to the loop between
+                # them (raw bytes over 1 MiB, an uncompressed batch, would hold the loop)
+                data=io.BytesIO(body),
                 headers=headers,
                 timeout=self._timeout,
             ) as response:

@@ -89,3 +89,15 @@ async def test_a_gzipped_batch_is_stored_as_well(services: LocalServices) -> Non
         )
         assert await writer.write([line(n) for n in range(10)]) == []
     assert count(services.influxdb.url, "writer_gzip", "m") == 10
+
+
+async def test_a_batch_over_a_mebibyte_is_stored_uncompressed(services: LocalServices) -> None:
+    # loopback: not gzipped; aiohttp warns (an error in the tests) on raw bytes over 1 MiB
+    padding = "x" * 300
+    lines = [f'm,cabinet=c{n % 5} seq={n}i,note="{padding}" {1_700_000_000_000 + n}'
+             for n in range(5000)]  # fmt: skip
+    assert sum(len(line) + 1 for line in lines) > 2**20
+    async with aiohttp.ClientSession() as session:
+        writer = InfluxWriter(session, url=services.influxdb.url, database="writer_large")
+        assert await writer.write(lines) == []
+    assert count(services.influxdb.url, "writer_large", "m") == 5000
