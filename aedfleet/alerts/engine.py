@@ -98,7 +98,7 @@ class AlertEngine:
         """Fold a validated message in. Events are judged at once (a door opening must not
         wait); telemetry only marks the cabinet for the next tick. A message already folded
         (a redelivery) changes nothing."""
-        state = self.cabinets.get(message.id) or self.cabinet(message.id)
+        state = self.cabinet(message.id)
         if not first_sighting(state, message):
             self.redeliveries += 1
             return []

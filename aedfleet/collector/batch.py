@@ -43,9 +43,6 @@ class Batcher(Generic[Token]):
     def pending(self) -> int:
         return len(self._lines)
 
-    def __len__(self) -> int:  # `pending` without a property's cost, for the message path
-        return len(self._lines)
-
     @property
     def full(self) -> bool:
         return len(self._lines) >= self._capacity

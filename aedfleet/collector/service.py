@@ -94,7 +94,7 @@ class Collector:
             self._log_rejection(outcome.rejection, arrival_ms)
         batcher = self._batcher
         batcher.add(outcome.line, token, wall_ms())
-        if len(batcher) == self._batch_points:
+        if batcher.pending == self._batch_points:
             self._flusher.wake.set()
 
     def _write_internal(self, line: str) -> None:

@@ -108,16 +108,14 @@ class Validator:
         if message.id != where.cabinet_id:
             detail = f"payload id {message.id!r} differs from the topic's"
             return Rejection("id_mismatch", detail, topic, where.cabinet_id)
-        kind = type(message)
         # an unsynced clock says nothing: the collector stamps arrival time
         if isinstance(message, Config) or message.sync:
             skew = self._check_time(message.ts, now_ms)
             if skew is not None:
                 return Rejection("clock_skew", skew, topic, where.cabinet_id)
-        if kind is Sleeping or kind is Config:
-            inconsistent = _check_consistency(message)
-            if inconsistent is not None:
-                return Rejection("bad_value", inconsistent, topic, where.cabinet_id)
+        inconsistent = _check_consistency(message)
+        if inconsistent is not None:
+            return Rejection("bad_value", inconsistent, topic, where.cabinet_id)
         return message
 
     def _payload_problem(self, payload: bytes) -> tuple[RejectionCode, str] | None:
