@@ -12,7 +12,6 @@ acknowledged.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -125,9 +124,6 @@ class Collector:
     # --- the asyncio loop ---------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        # what start-up built (inventory, alert state, modules) lives as long as the process:
-        # the cyclic GC need not walk it again on every full collection while messages flow
-        gc.freeze()
         influx = self.config.influx
         async with aiohttp.ClientSession() as session:
             self.sink.writer = InfluxWriter(
