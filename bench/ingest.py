@@ -19,6 +19,7 @@ Run: .venv/bin/python -m bench.ingest [--messages 100000]
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import subprocess
 import tempfile
@@ -40,6 +41,7 @@ from tests.support.harness import (
     count,
     operator_client,
     telemetry_payload,
+    telemetry_stream,
     wait_for,
 )
 
@@ -69,12 +71,8 @@ def backlog(ids: list[str], messages: int, start_ms: int) -> list[tuple[str, byt
     """`messages` readings round-robin over the cabinets, one a second each, after the priming
     messages' sequence numbers."""
     per_cabinet = -(-messages // len(ids))
-    return [
-        (topic_for(cabinet_id, "telemetry"),
-         telemetry_payload(cabinet_id, PRIMING_SEQS + n, start_ms + n * 1000))
-        for n in range(per_cabinet)
-        for cabinet_id in ids
-    ][:messages]  # fmt: skip
+    stream = telemetry_stream(ids, per_cabinet, start_ms, first_seq=PRIMING_SEQS)
+    return list(itertools.islice(stream, messages))
 
 
 def priming(ids: list[str], start_ms: int) -> list[tuple[str, bytes]]:

@@ -196,14 +196,15 @@ def telemetry_payload(cabinet_id: str, seq: int, ts_ms: int) -> bytes:
 
 
 def telemetry_stream(
-    ids: list[str], per_cabinet: int, start_ms: int
+    ids: list[str], per_cabinet: int, start_ms: int, first_seq: int = 0
 ) -> Iterator[tuple[str, bytes]]:
-    """Round-robin over the cabinets; every message has its own (cabinet, ts) identity."""
-    for seq in range(per_cabinet):
+    """Round-robin over the cabinets, one reading a second each from `start_ms`, numbered from
+    `first_seq`; every message has its own (cabinet, ts) identity."""
+    for n in range(per_cabinet):
         for cabinet_id in ids:
             yield (
                 topic_for(cabinet_id, "telemetry"),
-                telemetry_payload(cabinet_id, seq, start_ms + seq * 1000),
+                telemetry_payload(cabinet_id, first_seq + n, start_ms + n * 1000),
             )
 
 
