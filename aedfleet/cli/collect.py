@@ -56,14 +56,6 @@ def collect(config_path: Path | None, verbose: bool, log_format: str) -> None:
     except (ConfigError, InventoryError, OSError, ValueError, StoreVersionError) as error:
         raise click.ClickException(str(error)) from error
     import asyncio
-    import gc
-
-    # what start-up built (modules, inventory, alert state) lives as long as the process: the
-    # cyclic GC need not walk it again on every full collection while messages flow. Only
-    # here, in the process of its own: a simulation or test running collectors in-process
-    # would freeze its own garbage with it.
-    gc.collect()
-    gc.freeze()
 
     if config.ha.lease:
         raise SystemExit(asyncio.run(_until_signalled(
