@@ -12,8 +12,21 @@ from typing import Final, Literal, get_args
 import msgspec
 
 from aedfleet.collector import protocol
-from aedfleet.collector.protocol import MAX_PAYLOAD_BYTES, Config, Message, Sleeping
-from aedfleet.collector.topics import DEFAULT_PREFIX, TopicError, TopicParts, parse_topic
+from aedfleet.collector.protocol import (
+    FIRMWARE_VERSION_PATTERN,
+    MAX_PAYLOAD_BYTES,
+    Config,
+    FirmwareVersion,
+    Message,
+    Sleeping,
+)
+from aedfleet.collector.topics import (
+    DEFAULT_PREFIX,
+    TopicError,
+    TopicParts,
+    is_cabinet_id,
+    parse_topic,
+)
 
 RejectionCode = Literal[
     "bad_topic",
@@ -38,6 +51,7 @@ REJECTION_CODES: Final[tuple[str, ...]] = get_args(RejectionCode)
 
 DEFAULT_MAX_FUTURE_SKEW_MS: Final = 5 * 60 * 1000
 MAX_CACHED_TOPICS: Final = 100_000
+MAX_CACHED_VERSIONS: Final = 1_000
 # A cabinet may come back after weeks offline with its outbox; older than this is a broken clock.
 DEFAULT_MAX_AGE_MS: Final = 90 * 86_400 * 1000
 
@@ -48,6 +62,13 @@ _DECODERS: Final[dict[str, msgspec.json.Decoder[Message]]] = {
     "config": msgspec.json.Decoder(protocol.Config),
 }
 _PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
+_FIRMWARE_VERSION: Final = re.compile(FIRMWARE_VERSION_PATTERN)
+# per message type: the firmware versions it carries, as (attribute, name on the wire)
+_VERSION_FIELDS: Final = {
+    kind: tuple((f.name, f.encode_name) for f in msgspec.structs.fields(kind)
+                if f.type == FirmwareVersion)
+    for kind in get_args(Message)
+}  # fmt: skip
 
 
 class Rejection(msgspec.Struct, frozen=True):
@@ -68,6 +89,7 @@ class Validator:
         "_max_payload_bytes",
         "_prefix",
         "_topics",
+        "_versions",
     )
 
     def __init__(
@@ -84,6 +106,8 @@ class Validator:
         self._max_age_ms = max_age_ms
         # each cabinet uses a handful of topics again and again: parse each once
         self._topics: dict[str, TopicParts | TopicError] = {}
+        # and run a handful of firmware versions: check each once
+        self._versions: set[str] = set()
 
     def validate(self, topic: str, payload: bytes, now_ms: int) -> Message | Rejection:
         where = self._topics.get(topic)
@@ -106,8 +130,10 @@ class Validator:
         except (msgspec.DecodeError, UnicodeDecodeError) as error:
             return Rejection("bad_json", str(error), topic, where.cabinet_id)
         if message.id != where.cabinet_id:
-            detail = f"payload id {message.id!r} differs from the topic's"
-            return Rejection("id_mismatch", detail, topic, where.cabinet_id)
+            return _not_the_topics(message.id, topic, where.cabinet_id)
+        version_problem = self._version_problem(message)
+        if version_problem is not None:
+            return Rejection("bad_value", version_problem, topic, where.cabinet_id)
         # an unsynced clock says nothing: the collector stamps arrival time
         if isinstance(message, Config) or message.sync:
             skew = self._check_time(message.ts, now_ms)
@@ -130,6 +156,20 @@ class Validator:
             return "not_utf8", utf8_problem
         return None
 
+    def _version_problem(self, message: Message) -> str | None:
+        """Why a firmware version the message carries is malformed, or None; each distinct
+        version is checked once."""
+        for name, wire_name in _VERSION_FIELDS[type(message)]:
+            version = getattr(message, name)
+            if version in self._versions:
+                continue
+            if _FIRMWARE_VERSION.fullmatch(version) is None:
+                return f"{wire_name} {version!r} does not match {FIRMWARE_VERSION_PATTERN}"
+            if len(self._versions) >= MAX_CACHED_VERSIONS:
+                self._versions.clear()  # made-up versions cannot grow memory
+            self._versions.add(version)
+        return None
+
     def _check_time(self, ts: int, now_ms: int) -> str | None:
         earliest = max(protocol.EARLIEST_SYNCED_TS_MS, now_ms - self._max_age_ms)
         if ts < earliest:
@@ -138,6 +178,15 @@ class Validator:
         if ts > latest:
             return f"ts {ts} is ahead of now {now_ms} by more than {self._max_future_skew_ms} ms"
         return None
+
+
+def _not_the_topics(payload_id: str, topic: str, topics_id: str) -> Rejection:
+    """A payload whose id differs from its topic's (which is well formed: checked first)."""
+    if not is_cabinet_id(payload_id):
+        detail = f"malformed cabinet id {payload_id!r} in the payload"
+        return Rejection("bad_cabinet_id", detail, topic, topics_id)
+    detail = f"payload id {payload_id!r} differs from the topic's"
+    return Rejection("id_mismatch", detail, topic, topics_id)
 
 
 def _utf8_problem(payload: bytes) -> str | None:
