@@ -16,16 +16,9 @@ import msgspec
 
 from aedfleet.alerts.rules import RULES, Finding, Rule
 from aedfleet.alerts.settings import Settings
-from aedfleet.alerts.state import CabinetState, first_sighting, fold
+from aedfleet.alerts.state import CabinetState, first_sighting, fold, fold_telemetry
 from aedfleet.collector import protocol as p
 from aedfleet.notify.messages import Severity, Transition, TransitionKind
-
-
-def _switches(s: CabinetState) -> tuple[object, ...]:
-    """The telemetry facts whose change always deserves a look from the rules."""
-    return (s.door_open, s.aed_present, s.maintenance, s.mains, s.heater, s.status,
-            s.pad_exp, s.batt_exp)  # fmt: skip
-
 
 AlertState = Literal["pending", "firing", "acknowledged", "resolved"]
 OPEN_STATES: Final = ("firing", "acknowledged")  # an alert in these is open: not yet resolved
@@ -103,9 +96,9 @@ class AlertEngine:
             self.redeliveries += 1
             return []
         if type(message) is p.Telemetry:
-            before = _switches(state)
-            fold(state, message, at_ms)
-            if before != _switches(state) or message.id in self._open or self._near_a_limit(state):
+            # a fact the rules watch changed, an alert is open, or a reading is near a limit
+            if (fold_telemetry(state, message, at_ms) or message.id in self._open
+                    or self._near_a_limit(state)):  # fmt: skip
                 self.dirty.add(message.id)
             return []
         audit = fold(state, message, at_ms)

@@ -92,13 +92,13 @@ def first_sighting(state: CabinetState, message: p.DeviceMessage) -> bool:
 def fold(state: CabinetState, message: p.DeviceMessage, at_ms: int) -> list[str]:
     """Update `state` with one message; returns the audit facts worth an info record
     (maintenance opening, AED returned, firmware change)."""
+    if type(message) is p.Telemetry:  # the common case first: thousands a second
+        fold_telemetry(state, message, at_ms)
+        return []
     state.last_seen_ms = max(state.last_seen_ms, at_ms)
     # device time orders the facts where it is synced; an unsynced message is taken as it comes
     ts = message.ts if message.sync else 0
     when = message.ts if message.sync else at_ms
-    if type(message) is p.Telemetry:  # the common case first: thousands a second
-        _fold_telemetry(state, message, ts, when)
-        return []
     if isinstance(message, p.Online | p.Offline | p.Sleeping):
         return _fold_status(state, message, ts)
     audit = _fold_event(state, message, ts, when)
@@ -189,35 +189,64 @@ def _heard(state: CabinetState, ts: int) -> None:
         state.status = "online"
 
 
-def _fold_telemetry(state: CabinetState, t: p.Telemetry, ts: int, when: int) -> None:
-    if ts >= state.door_ts_ms:
-        state.door_ts_ms = ts
-        if t.door and not state.door_open:
-            state.door_open_since_ms = when
-        state.door_open = t.door
-    if ts >= state.aed_ts_ms:
-        state.aed_ts_ms = ts
-        if not t.aed and state.aed_present:
-            state.aed_removed_since_ms = when
-        state.aed_present = t.aed
-    if ts >= state.maint_ts_ms:
-        state.maint_ts_ms = ts
-        state.maintenance = t.maint
-    if ts >= state.mains_ts_ms:
-        state.mains_ts_ms = ts
-        state.mains = t.mains
+def fold_telemetry(state: CabinetState, t: p.Telemetry, at_ms: int) -> bool:
+    """`fold` for a telemetry message, written out: it runs for nearly every message. True when
+    a fact the rules watch on every change moved: door, AED, maintenance, mains, heater, status
+    or an expiry date."""
+    state.last_seen_ms = max(state.last_seen_ms, at_ms)
+    ts = t.ts if t.sync else 0
+    when = t.ts if t.sync else at_ms
+    status = state.status
+    changed = _fold_switches(state, t, ts, when)
     _heard(state, ts)
+    changed = changed or state.status != status
     if ts < state.telemetry_ts_ms:
-        return  # an older sample than the one held
+        return changed  # an older sample than the one held
     state.telemetry_ts_ms = ts
     state.batt_v = t.batt_mv / 1000
     state.temp_c = None if t.temp_dc is None else t.temp_dc / 10
-    if t.heater and not state.heater:
-        state.heater_on_since_ms = when
-    state.heater = t.heater
+    if t.heater != state.heater:
+        changed = True
+        if t.heater:
+            state.heater_on_since_ms = when
+        state.heater = t.heater
     state.rssi_dbm = t.rssi
     state.reconnects = t.reconn
     state.synced = t.sync
     state.fw = state.fw or t.fw  # a firmware change is reported by the birth message
-    state.pad_exp = t.pad_exp
-    state.batt_exp = t.batt_exp
+    if t.pad_exp != state.pad_exp or t.batt_exp != state.batt_exp:
+        changed = True
+        state.pad_exp = t.pad_exp
+        state.batt_exp = t.batt_exp
+    return changed
+
+
+def _fold_switches(state: CabinetState, t: p.Telemetry, ts: int, when: int) -> bool:
+    """Door, AED, maintenance and mains, each where the message is at least as new as what
+    last set it; True when one moved."""
+    changed = False
+    if ts >= state.door_ts_ms:
+        state.door_ts_ms = ts
+        if t.door != state.door_open:
+            changed = True
+            if t.door:
+                state.door_open_since_ms = when
+            state.door_open = t.door
+    if ts >= state.aed_ts_ms:
+        state.aed_ts_ms = ts
+        if t.aed != state.aed_present:
+            changed = True
+            if not t.aed:
+                state.aed_removed_since_ms = when
+            state.aed_present = t.aed
+    if ts >= state.maint_ts_ms:
+        state.maint_ts_ms = ts
+        if t.maint != state.maintenance:
+            changed = True
+            state.maintenance = t.maint
+    if ts >= state.mains_ts_ms:
+        state.mains_ts_ms = ts
+        if t.mains != state.mains:
+            changed = True
+            state.mains = t.mains
+    return changed
