@@ -13,7 +13,7 @@ def test_flushes_at_size_before_the_interval() -> None:
     batcher = make()
     for token in range(3):
         assert not batcher.due(0)
-        batcher.add(f"line {token}", token, now_ms=0)
+        batcher.add(f"line {token}", token, clock=lambda: 0)
     assert batcher.due(0)
     batch = batcher.take()
     assert batch.tokens == [0, 1, 2]
@@ -22,7 +22,7 @@ def test_flushes_at_size_before_the_interval() -> None:
 
 def test_flushes_at_the_interval_before_size() -> None:
     batcher = make()
-    batcher.add("a", 1, now_ms=1000)
+    batcher.add("a", 1, clock=lambda: 1000)
     assert batcher.ms_until_due(1040) == 60
     assert not batcher.due(1099)
     assert batcher.due(1100)
@@ -31,7 +31,7 @@ def test_flushes_at_the_interval_before_size() -> None:
 def test_take_leaves_the_rest_due_at_once() -> None:
     batcher = make()
     for token in range(5):
-        batcher.add("x", token, now_ms=0)
+        batcher.add("x", token, clock=lambda: 0)
     assert batcher.full
     assert batcher.take().tokens == [0, 1, 2]
     assert not batcher.full
@@ -41,8 +41,8 @@ def test_take_leaves_the_rest_due_at_once() -> None:
 
 def test_empty_lines_are_acknowledged_but_not_written() -> None:
     batcher = make()
-    batcher.add("a 1", 1, now_ms=0)
-    batcher.add("", 2, now_ms=0)
+    batcher.add("a 1", 1, clock=lambda: 0)
+    batcher.add("", 2, clock=lambda: 0)
     batch = batcher.take()
     assert batch.tokens == [1, 2]
     assert batch.body() == b"a 1\n"

@@ -6,6 +6,7 @@ tokens of the messages in it, so they are acknowledged only once the batch is du
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 Token = TypeVar("Token")
@@ -47,11 +48,15 @@ class Batcher(Generic[Token]):
     def full(self) -> bool:
         return len(self._lines) >= self._capacity
 
-    def add(self, line: str, token: Token, now_ms: int) -> None:
-        if not self._lines:
-            self._first_added_ms = now_ms
-        self._lines.append(line)
+    def add(self, line: str, token: Token, clock: Callable[[], int]) -> bool:
+        """Add a line; True when it makes a whole batch. The clock is read only when the line
+        is the first: for nearly every line, it need not be."""
+        lines = self._lines
+        if not lines:
+            self._first_added_ms = clock()
+        lines.append(line)
         self._tokens.append(token)
+        return len(lines) == self._max_points
 
     def due(self, now_ms: int) -> bool:
         if len(self._lines) >= self._max_points:

@@ -65,7 +65,6 @@ class Collector:
         encoder = PointEncoder(inventory, utc_offset_minutes=fleet.utc_offset_minutes)
         self.pipeline = Pipeline(validator, encoder)
         influx = config.influx
-        self._batch_points = influx.batch_points
         self._batcher: Batcher[AckToken] = Batcher(
             max_points=influx.batch_points,
             max_age_ms=influx.flush_interval_ms,
@@ -88,19 +87,18 @@ class Collector:
             return  # stopping: not acknowledged, so the broker redelivers it later
         arrival_ms = self._clock()
         outcome = self.pipeline.line_for(topic, payload, arrival_ms)
-        if isinstance(outcome, Stored | Duplicate):
+        if isinstance(outcome, (Stored, Duplicate)):  # a tuple: faster than a union here
             self.alerting.on_message(outcome.message, arrival_ms)
         elif isinstance(outcome, Rejected):
             self._log_rejection(outcome.rejection, arrival_ms)
-        batcher = self._batcher
-        batcher.add(outcome.line, token, wall_ms())
-        if batcher.pending == self._batch_points:
+        if self._batcher.add(outcome.line, token, wall_ms):
             self._flusher.wake.set()
 
     def _write_internal(self, line: str) -> None:
         """Alert, notification and readiness points: stored with the next batch, nothing to
         acknowledge."""
-        self._batcher.add(line, NO_ACK, wall_ms())
+        if self._batcher.add(line, NO_ACK, wall_ms):
+            self._flusher.wake.set()
 
     def _log_rejection(self, rejection: Rejection, now_ms: int) -> None:
         held_back = self._log_limiter.allow(rejection.code, now_ms)
