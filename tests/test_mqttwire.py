@@ -44,7 +44,7 @@ def test_connect_with_a_retained_qos1_will() -> None:
 
 def test_subscribe_and_puback_bytes() -> None:
     assert wire.subscribe(1, [("a/+", 1)]) == b"\x82\x08\x00\x01\x00\x03a/+\x01"
-    assert wire.puback(0x1234) == b"\x40\x02\x12\x34"
+    assert wire.acknowledgements([wire.ACK_HEADS[1] | 0x1234]) == b"\x40\x02\x12\x34"
 
 
 def test_parse_splits_many_packets_and_keeps_the_partial_tail() -> None:

@@ -87,8 +87,12 @@ def test_subscribe_is_byte_for_byte_what_paho_sends(filters: list[tuple[str, int
 @given(packet_ids)
 @settings(max_examples=20, deadline=None)
 def test_acknowledgements_are_byte_for_byte_what_paho_sends(packet_id: int) -> None:
-    assert wire.puback(packet_id) == paho_bytes(lambda c: c._send_puback(packet_id))
-    assert wire.pubrec(packet_id) == paho_bytes(lambda c: c._send_pubrec(packet_id))
+    puback = paho_bytes(lambda c: c._send_puback(packet_id))
+    pubrec = paho_bytes(lambda c: c._send_pubrec(packet_id))
+    heads = wire.ACK_HEADS
+    assert wire.acknowledgements([heads[1] | packet_id]) == puback
+    assert wire.acknowledgements([heads[2] | packet_id]) == pubrec
+    assert wire.acknowledgements([heads[2] | packet_id, heads[1] | packet_id]) == pubrec + puback
     assert wire.pubcomp(packet_id) == paho_bytes(lambda c: c._send_pubcomp(packet_id))
 
 

@@ -305,18 +305,19 @@ class MqttSource:
             writer.write(wire.PINGREQ_PACKET)
 
     def ack(self, tokens: Iterable[AckToken]) -> None:
-        """Acknowledge messages now durable; tokens of an older connection are skipped."""
+        """Acknowledge messages now durable; tokens of another connection, or of an older one
+        of this, are skipped."""
         writer = self._writer
         if writer is None or writer.is_closing():
             return
-        generation = self._generation
-        acks = b"".join(
-            wire.puback(token.packet_id) if token.qos == 1 else wire.pubrec(token.packet_id)
+        generation, name, heads = self._generation, self.name, wire.ACK_HEADS
+        words = [
+            heads[token.qos] | token.packet_id
             for token in tokens
-            if token.qos and token.generation == generation
-        )
-        if acks:
-            writer.write(acks)
+            if token.generation == generation and token.source == name and token.qos
+        ]
+        if words:
+            writer.write(wire.acknowledgements(words))
 
     async def stop(self) -> None:
         """Disconnect cleanly (the broker keeps our session and what we did not acknowledge)."""

@@ -106,12 +106,14 @@ def subscribe(packet_id: int, topics: list[tuple[str, int]]) -> bytes:
     return _packet(0x82, body)
 
 
-def puback(packet_id: int) -> bytes:
-    return b"\x40\x02" + packet_id.to_bytes(2, "big")
+# A PUBACK (QoS 1) or PUBREC (QoS 2) is its type, a remaining length of 2 and the packet id: as
+# a big-endian 32-bit word, a constant head ORed with the id, so a batch's are packed at once.
+ACK_HEADS: Final = {1: 0x4002_0000, 2: 0x5002_0000}
 
 
-def pubrec(packet_id: int) -> bytes:
-    return b"\x50\x02" + packet_id.to_bytes(2, "big")
+def acknowledgements(words: list[int]) -> bytes:
+    """PUBACKs and PUBRECs, each given as `ACK_HEADS[qos] | packet_id`, in order."""
+    return struct.pack(f">{len(words)}I", *words)
 
 
 def pubcomp(packet_id: int) -> bytes:

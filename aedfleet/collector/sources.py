@@ -43,9 +43,9 @@ class Sources:
         self.both = (self.telemetry, self.events)
 
     def ack(self, tokens: list[AckToken]) -> None:
-        # each source skips tokens of other connections: their generation never matches
-        self.telemetry.ack(t for t in tokens if t.source == TELEMETRY_SOURCE)
-        self.events.ack(t for t in tokens if t.source == EVENT_SOURCE)
+        # each source picks its own tokens
+        self.telemetry.ack(tokens)
+        self.events.ack(tokens)
 
     async def subscribed(self) -> None:
         """Wait until both connections are up and subscribed."""
