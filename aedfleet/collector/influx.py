@@ -107,7 +107,7 @@ class InfluxWriter:
         raise InfluxUnavailableError(f"InfluxDB answered {status}: {_error_message(text)}")
 
     async def _post(self, lines: list[str], policy: str | None) -> tuple[int, str]:
-        body = "".join(line + "\n" for line in lines).encode()
+        body = ("\n".join(lines) + "\n").encode()  # `write` left out the empty lines
         headers = {"Content-Type": "text/plain", **self._auth}
         if self._gzip:
             body = gzip.compress(body, compresslevel=1)

@@ -9,6 +9,7 @@ import logging
 import random
 import time
 from collections import Counter
+from itertools import repeat
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Histogram
@@ -46,7 +47,8 @@ class Sink:
 
     async def store(self, batch: Batch[AckToken]) -> None:
         """Make the batch durable: in InfluxDB, or else in the spool."""
-        points = sum(line.count("\n") + 1 for line in batch.lines if line)
+        lines = batch.lines  # an entry may hold several points; "" holds none (a duplicate)
+        points = len(lines) - lines.count("") + sum(map(str.count, lines, repeat("\n")))
         if not points:
             return
         if self.influx_down or len(self.spool):
