@@ -164,6 +164,12 @@ class AlertEngine:
 
     def _evaluate(self, state: CabinetState, now_ms: int) -> list[Transition]:
         settings = self.settings_for(state.cabinet_id)
+        if state.cabinet_id not in self._open and all(
+            rule.judge(state, settings, now_ms, False) is None for _name, rule in self._rules
+        ):
+            # no alert open or pending, and no condition holds: nothing can change (nearly
+            # every cabinet on a sweep, so the lifecycle below is not walked for each rule)
+            return []
         transitions: list[Transition] = []
         is_offline = False
         for name, rule in self._rules:
