@@ -20,7 +20,10 @@ SMOKE = {
         "brute force / indexed",
     ),
     "fleet": (["--cabinets", "50", "--steady", "5"], "memory per cabinet (KiB)"),
-    "ingest": (["--messages", "2000", "--naive-messages", "200"], "collector / bare paho"),
+    "ingest": (
+        ["--messages", "2000", "--naive-messages", "200", "--rounds", "1"],
+        "collector / bare paho",
+    ),
     "mqtt_reader": (["--messages", "2000"], "after / before"),
     "nats_sizing": (["--messages", "500"], "B/msg"),
     "report": (["--cabinets", "50"], "report / baseline"),
