@@ -131,18 +131,34 @@ class Validator:
             return Rejection("bad_json", str(error), topic, where.cabinet_id)
         if message.id != where.cabinet_id:
             return _not_the_topics(message.id, topic, where.cabinet_id)
-        version_problem = self._version_problem(message)
-        if version_problem is not None:
-            return Rejection("bad_value", version_problem, topic, where.cabinet_id)
+        problem = self._content_problem(message, now_ms)
+        if problem is not None:
+            return Rejection(*problem, topic, where.cabinet_id)
+        return message
+
+    def _content_problem(self, message: Message, now_ms: int) -> tuple[RejectionCode, str] | None:
+        """What is wrong with a well-formed message of its cabinet, in one call: a malformed
+        firmware version (each distinct one checked once), a synced clock out of bounds, or a
+        message that contradicts itself."""
+        for name, wire_name in _VERSION_FIELDS[type(message)]:
+            version = getattr(message, name)
+            if version not in self._versions and not self._is_version(version):
+                return (
+                    "bad_value",
+                    f"{wire_name} {version!r} does not match {FIRMWARE_VERSION_PATTERN}",
+                )
         # an unsynced clock says nothing: the collector stamps arrival time
         if isinstance(message, Config) or message.sync:
-            skew = self._check_time(message.ts, now_ms)
-            if skew is not None:
-                return Rejection("clock_skew", skew, topic, where.cabinet_id)
-        inconsistent = _check_consistency(message)
-        if inconsistent is not None:
-            return Rejection("bad_value", inconsistent, topic, where.cabinet_id)
-        return message
+            ts = message.ts
+            if not now_ms - self._max_age_ms <= ts <= now_ms + self._max_future_skew_ms or (
+                ts < protocol.EARLIEST_SYNCED_TS_MS
+            ):
+                return "clock_skew", self._skew(ts, now_ms)
+        if type(message) in _SELF_CONTRADICTING:
+            inconsistent = _check_consistency(message)
+            if inconsistent is not None:
+                return "bad_value", inconsistent
+        return None
 
     def _payload_problem(self, payload: bytes) -> tuple[RejectionCode, str] | None:
         if not payload:
@@ -156,28 +172,21 @@ class Validator:
             return "not_utf8", utf8_problem
         return None
 
-    def _version_problem(self, message: Message) -> str | None:
-        """Why a firmware version the message carries is malformed, or None; each distinct
-        version is checked once."""
-        for name, wire_name in _VERSION_FIELDS[type(message)]:
-            version = getattr(message, name)
-            if version in self._versions:
-                continue
-            if _FIRMWARE_VERSION.fullmatch(version) is None:
-                return f"{wire_name} {version!r} does not match {FIRMWARE_VERSION_PATTERN}"
-            if len(self._versions) >= MAX_CACHED_VERSIONS:
-                self._versions.clear()  # made-up versions cannot grow memory
-            self._versions.add(version)
-        return None
+    def _is_version(self, version: str) -> bool:
+        """Whether a version not seen before is well formed; remembered if it is."""
+        if _FIRMWARE_VERSION.fullmatch(version) is None:
+            return False
+        if len(self._versions) >= MAX_CACHED_VERSIONS:
+            self._versions.clear()  # made-up versions cannot grow memory
+        self._versions.add(version)
+        return True
 
-    def _check_time(self, ts: int, now_ms: int) -> str | None:
+    def _skew(self, ts: int, now_ms: int) -> str:
+        """Why a synced `ts` is out of bounds."""
         earliest = max(protocol.EARLIEST_SYNCED_TS_MS, now_ms - self._max_age_ms)
         if ts < earliest:
             return f"ts {ts} is older than {earliest} (now {now_ms})"
-        latest = now_ms + self._max_future_skew_ms
-        if ts > latest:
-            return f"ts {ts} is ahead of now {now_ms} by more than {self._max_future_skew_ms} ms"
-        return None
+        return f"ts {ts} is ahead of now {now_ms} by more than {self._max_future_skew_ms} ms"
 
 
 def _not_the_topics(payload_id: str, topic: str, topics_id: str) -> Rejection:
@@ -199,6 +208,9 @@ def _utf8_problem(payload: bytes) -> str | None:
     except UnicodeDecodeError as error:
         return f"payload is not UTF-8: {error.reason} at byte {error.start}"
     return None
+
+
+_SELF_CONTRADICTING: Final = frozenset((Sleeping, Config))
 
 
 def _check_consistency(message: Message) -> str | None:
