@@ -106,9 +106,7 @@ class AlertEngine:
         transitions = [
             Transition(message.id, "audit", "info", "info", fact, at_ms, at_ms) for fact in audit
         ]
-        if not isinstance(message, p.Telemetry):
-            transitions += self._evaluate(state, at_ms)
-        return transitions
+        return transitions + self._evaluate(state, at_ms)
 
     def _near_a_limit(self, state: CabinetState) -> bool:
         settings = self.settings_for(state.cabinet_id)
