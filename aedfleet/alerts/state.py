@@ -227,26 +227,22 @@ def _fold_switches(state: CabinetState, t: p.Telemetry, ts: int, when: int) -> b
     changed = False
     if ts >= state.door_ts_ms:
         state.door_ts_ms = ts
-        if t.door != state.door_open:
-            changed = True
-            if t.door:
-                state.door_open_since_ms = when
-            state.door_open = t.door
+        if t.door and not state.door_open:
+            state.door_open_since_ms = when
+        changed |= t.door != state.door_open
+        state.door_open = t.door
     if ts >= state.aed_ts_ms:
         state.aed_ts_ms = ts
-        if t.aed != state.aed_present:
-            changed = True
-            if not t.aed:
-                state.aed_removed_since_ms = when
-            state.aed_present = t.aed
+        if state.aed_present and not t.aed:
+            state.aed_removed_since_ms = when
+        changed |= t.aed != state.aed_present
+        state.aed_present = t.aed
     if ts >= state.maint_ts_ms:
         state.maint_ts_ms = ts
-        if t.maint != state.maintenance:
-            changed = True
-            state.maintenance = t.maint
+        changed |= t.maint != state.maintenance
+        state.maintenance = t.maint
     if ts >= state.mains_ts_ms:
         state.mains_ts_ms = ts
-        if t.mains != state.mains:
-            changed = True
-            state.mains = t.mains
+        changed |= t.mains != state.mains
+        state.mains = t.mains
     return changed
