@@ -1,5 +1,6 @@
 """Pure: when the fleet-wide readiness heartbeat is due (every cabinet's `readiness`,
-`cabinet_state`, `firmware` and, at the first, `readiness_change` point; docs/storage.md).
+`cabinet_state`, `firmware` and, at the first, `readiness_change` point; docs/storage.md), and
+on the same cadence, when the rules' sweep of every cabinet (their timers) is.
 
 The first one comes one interval after the collector starts, not at once: a collector that
 starts with a backlog queued by the broker folds it first, so the heartbeat records the fleet as

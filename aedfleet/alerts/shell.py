@@ -198,8 +198,11 @@ class Alerting:
         self.dispatcher = Dispatcher(self.store.sends, notifiers_for(self.config, session),
                                      self._write_line, clock=self._clock)  # fmt: skip
         sending = asyncio.create_task(self.dispatcher.run())
-        sweep_ms = SWEEP_EVERY_MS
-        last_sweep = last_save = 0
+        # the whole fleet is swept on the heartbeat's cadence, the first one interval after the
+        # start, not at it: a restart is when a backlog drains, and what it changes is judged
+        # at the next tick anyway (dirty)
+        sweeps = Heartbeat(SWEEP_EVERY_MS, started_ms=self._clock())
+        last_save = 0
         unsaved: set[str] = set()
         try:
             while True:
@@ -207,8 +210,7 @@ class Alerting:
                 self.engine.broker_connected(broker_up(), now)
                 dirty, self.engine.dirty = self.engine.dirty, set()
                 # what changed is judged every tick; the whole fleet (timers) every few seconds
-                sweep = now - last_sweep >= sweep_ms
-                last_sweep = now if sweep else last_sweep
+                sweep = sweeps.due(now)
                 transitions = await self._tick(now, list(self.engine.cabinets) if sweep else dirty)
                 alerted = {t.cabinet_id for t in transitions}
                 transitions = self._with_coverage(transitions, alerted | dirty, now)
