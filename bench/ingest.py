@@ -18,7 +18,7 @@ paho subscriber and the restarted collector drain in turns, `--rounds` times, ea
 backlog (and a new database for the collector), and the best round of each is compared: the
 machine's other load only ever adds.
 
-Run: .venv/bin/python -m bench.ingest [--messages 100000] [--rounds 3]
+Run: .venv/bin/python -m bench.ingest [--messages 100000] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -246,7 +246,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--cabinets", type=int, default=10_000)
     parser.add_argument("--naive-messages", type=int, default=3_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     n = args.messages
     ids = cabinet_ids(args.cabinets)
