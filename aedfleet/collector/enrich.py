@@ -24,27 +24,34 @@ DEAD_LETTER_TOPIC_CHARS: Final = 256
 DEVICE_EVERY_MS: Final = 3_600_000
 
 
+class _Seen:
+    """What the encoder keeps of one cabinet, in one place: each message looks it up once (at
+    10,000 cabinets, every separate dictionary keyed by cabinet is another cache miss)."""
+
+    __slots__ = ("device", "device_ms", "known", "tags")
+
+    def __init__(self, tags: str, known: bool) -> None:
+        self.tags = tags
+        self.known = known
+        self.device: tuple[object, ...] = ()  # what the last `device` point said
+        self.device_ms = 0  # and its device time
+
+
 class PointEncoder:
     """Encodes messages as line protocol for one fleet (its inventory and local time zone)."""
 
-    __slots__ = ("_device", "_inventory", "_tags", "_utc_offset_minutes")
+    __slots__ = ("_inventory", "_seen", "_utc_offset_minutes")
 
     def __init__(self, inventory: Inventory, *, utc_offset_minutes: int = 480) -> None:
         self._inventory = inventory
         self._utc_offset_minutes = utc_offset_minutes
-        self._tags: dict[str, str] = {}
-        # per cabinet: (what the last `device` point said, its device time)
-        self._device: dict[str, tuple[tuple[object, ...], int]] = {}
+        self._seen: dict[str, _Seen] = {}
 
-    def is_known(self, cabinet_id: str) -> bool:
-        return cabinet_id in self._inventory
-
-    def tags(self, cabinet_id: str) -> str:
-        """`,cabinet=..,district=..,known=..,site=..` for a cabinet, cached."""
-        cached = self._tags.get(cabinet_id)
-        if cached is None:
+    def _cabinet(self, cabinet_id: str) -> _Seen:
+        seen = self._seen.get(cabinet_id)
+        if seen is None:
             cabinet = self._inventory.get(cabinet_id)
-            cached = lp.tag_set(
+            tags = lp.tag_set(
                 {
                     "cabinet": cabinet_id,
                     "district": cabinet.district if cabinet else UNKNOWN,
@@ -52,8 +59,15 @@ class PointEncoder:
                     "known": "true" if cabinet else "false",
                 }
             )
-            self._tags[cabinet_id] = cached
-        return cached
+            seen = self._seen[cabinet_id] = _Seen(tags, known=cabinet is not None)
+        return seen
+
+    def is_known(self, cabinet_id: str) -> bool:
+        return self._cabinet(cabinet_id).known
+
+    def tags(self, cabinet_id: str) -> str:
+        """`,cabinet=..,district=..,known=..,site=..` for a cabinet, cached."""
+        return self._cabinet(cabinet_id).tags
 
     def place(self, cabinet_id: str) -> str:
         """`,name=..,lat=..,lon=..` fields from the inventory (for maps and tables), or ''."""
@@ -68,10 +82,11 @@ class PointEncoder:
 
     def encode(self, message: p.DeviceMessage, arrival_ms: int) -> str:
         stamp_ms = message.ts if message.sync else arrival_ms
-        tags = self.tags(message.id)
+        seen = self._cabinet(message.id)
+        tags = seen.tags
         if isinstance(message, p.Telemetry):
             line = f"telemetry{tags} seq={message.seq}i,{_telemetry_fields(message)} {stamp_ms}"
-            device = self._device_fields(message, stamp_ms)
+            device = self._device_fields(message, stamp_ms, seen)
             return f"{line}\ndevice{tags} {device} {stamp_ms}" if device else line
         common = f"seq={message.seq}i,sync={lp.boolean(message.sync)}"
         if isinstance(message, p.Online | p.Offline | p.Sleeping):
@@ -82,16 +97,15 @@ class PointEncoder:
         fields = f"{common},delay_ms={delay_ms}i{_event_fields(message)}"
         return f"event{tags},ev={event} {fields} {stamp_ms}"
 
-    def _device_fields(self, t: p.Telemetry, stamp_ms: int) -> str | None:
+    def _device_fields(self, t: p.Telemetry, stamp_ms: int, seen: _Seen) -> str | None:
         """The `device` fields when they changed or an hour passed, else None."""
         facts = (
             t.door, t.aed, t.maint, t.mains, t.heater, t.fw, t.pad_exp, t.batt_exp, t.sync,
             t.reconn, t.drop,
         )  # fmt: skip
-        last = self._device.get(t.id)
-        if last is not None and last[0] == facts and 0 <= stamp_ms - last[1] < DEVICE_EVERY_MS:
+        if seen.device == facts and 0 <= stamp_ms - seen.device_ms < DEVICE_EVERY_MS:
             return None
-        self._device[t.id] = (facts, stamp_ms)
+        seen.device, seen.device_ms = facts, stamp_ms
         fields = (
             f"seq={t.seq}i,door_open={lp.boolean(t.door)},aed_present={lp.boolean(t.aed)},"
             f"maintenance={lp.boolean(t.maint)},mains={lp.boolean(t.mains)},"
