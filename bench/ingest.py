@@ -12,13 +12,16 @@ That isolates the consumer from the publisher. Contenders, all in this one run:
   first start     the same on a collector's very first start: every cabinet is new, so each
                   one's readiness, state snapshot and device facts are written once as well
   naive           paho + one InfluxDB write per message, as tutorials do
+  previous        the collector as it was before the ingest issue's first change (`--previous`,
+                  from this clone's history), restarted alike: "no slower than before" is its
+                  CPU per message against today's in the same rounds, not a figure of another day
 
 The shared cores make any one drain's pace and CPU swing by a third between runs, so the bare
-paho subscriber and the restarted collector drain in turns, `--rounds` times, each round a new
-backlog (and a new database for the collector), and the best round of each is compared: the
-machine's other load only ever adds.
+paho subscriber, the restarted collector and the previous one drain in turns, `--rounds`
+times, each round a new backlog (and a new database for each collector), and the best round of
+each is compared: the machine's other load only ever adds.
 
-Run: .venv/bin/python -m bench.ingest [--messages 100000] [--rounds 5]
+Run: .venv/bin/python -m bench.ingest [--messages 100000] [--rounds 5] [--previous COMMIT]
 """
 
 from __future__ import annotations
@@ -32,14 +35,15 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple, Protocol
 
 import httpx
 import paho.mqtt.client as mqtt
 
 from aedfleet.broker.files import write_private
 from aedfleet.collector.topics import subscription, topic_for
-from aedfleet.services import LocalServices, running_services
+from aedfleet.services import LocalServices, ManagedProcess
+from bench._previous_collector import PREVIOUS_COLLECTOR, PreviousCollector, add_listener, checkout
 from tests.support.harness import (
     CollectorProcess,
     Publisher,
@@ -151,7 +155,16 @@ def mosquitto_sub(services: LocalServices, expected: int) -> float:
         return time.perf_counter() - started
 
 
-def received(collector: CollectorProcess) -> int:
+class Contender(Protocol):
+    """A collector process of either tree: started, stopped, asked for its metrics."""
+
+    process: ManagedProcess
+    ready_when: Literal["subscribed", "answering"]
+
+    def metrics(self) -> str: ...
+
+
+def received(collector: Contender) -> int:
     for line in collector.metrics().splitlines():
         name, _, value = line.partition(" ")
         if name == "aedfleet_collector_messages_received_total":
@@ -159,9 +172,9 @@ def received(collector: CollectorProcess) -> int:
     return 0
 
 
-def run_collector(
+def drain(
     services: LocalServices,
-    workdir: Path,
+    collector: Contender,
     ids: list[str],
     expected: int,
     start_ms: int,
@@ -169,8 +182,10 @@ def run_collector(
     known_fleet: bool,
     database: str,
 ) -> tuple[float, float]:
-    collector = CollectorProcess(services, workdir, database=database, ids=ids)
-    collector.process.start()  # registers its persistent session
+    """The collector's first start (which registers its persistent session), an outage in
+    which the backlog is queued, and its restart: (seconds from its first message to the last
+    point queryable, CPU seconds of the restarted process)."""
+    collector.process.start()
     if known_fleet:  # it runs a while before the outage: every cabinet reports, its state kept
         sent = publish(services, priming(ids, start_ms))
         wait_for(lambda: received(collector) >= sent, 300, "the priming messages")
@@ -194,6 +209,40 @@ def run_collector(
         collector.process.stop()
 
 
+def run_collector(
+    services: LocalServices,
+    workdir: Path,
+    ids: list[str],
+    expected: int,
+    start_ms: int,
+    *,
+    known_fleet: bool,
+    database: str,
+) -> tuple[float, float]:
+    collector = CollectorProcess(services, workdir, database=database, ids=ids)
+    return drain(services, collector, ids, expected, start_ms,
+                 known_fleet=known_fleet, database=database)  # fmt: skip
+
+
+class Previous(NamedTuple):
+    """The earlier collector's tree, and the broker port it connects to."""
+
+    tree: Path
+    port: int
+
+
+def run_previous(
+    services: LocalServices, previous: Previous, workdir: Path, ids: list[str], expected: int,
+    start_ms: int, database: str,
+) -> tuple[float, float]:  # fmt: skip
+    collector = PreviousCollector(
+        previous.tree, services.mosquitto, previous.port, services.influxdb.url, workdir,
+        database=database, ids=ids,
+    )  # fmt: skip
+    collector.register_sessions()
+    return drain(services, collector, ids, expected, start_ms, known_fleet=True, database=database)
+
+
 def naive(services: LocalServices, ids: list[str], expected: int, start_ms: int) -> float:
     url = f"{services.influxdb.url}/write"
     httpx.post(f"{services.influxdb.url}/query", params={"q": "CREATE DATABASE naive"})
@@ -212,18 +261,25 @@ def naive(services: LocalServices, ids: list[str], expected: int, start_ms: int)
 
 
 class Round(NamedTuple):
-    """One round's drains: (seconds, CPU seconds) of the bare paho subscriber and the
-    restarted collector."""
+    """One round's drains, each (seconds, CPU seconds): the bare paho subscriber, the restarted
+    collector and, when this clone has its commit, the earlier collector restarted alike."""
 
     paho: tuple[float, float]
     collector: tuple[float, float]
+    previous: tuple[float, float] | None
 
 
 def rounds(
-    services: LocalServices, tmp: Path, ids: list[str], n: int, start_ms: int, count: int
+    services: LocalServices,
+    tmp: Path,
+    ids: list[str],
+    n: int,
+    start_ms: int,
+    count: int,
+    previous: Previous | None,
 ) -> list[Round]:
-    """The bare paho subscriber and the restarted collector in turns, each round on a backlog
-    of its own (later readings, a database of its own)."""
+    """The contenders in turns, each round on a backlog of its own (later readings, a database
+    of its own)."""
     done = []
     for number in range(count):
         round_ms = start_ms + number * 3_600_000
@@ -234,43 +290,60 @@ def rounds(
         operator_client(services, session, clean_session=True).disconnect()  # queue no more
         collector = run_collector(services, tmp / f"c{number}", ids, n, round_ms,
                                   known_fleet=True, database=f"bench_{number}")  # fmt: skip
-        done.append(Round(paho, collector))
-        print(f"  round {number + 1}: bare paho {n / paho[0]:9,.0f} msgs/s "
-              f"{paho[1] / n * 1e6:5.1f} us/msg; collector {n / collector[0]:9,.0f} msgs/s "
-              f"{collector[1] / n * 1e6:5.1f} us/msg", flush=True)  # fmt: skip
+        earlier = None
+        if previous is not None:
+            earlier = run_previous(services, previous, tmp / f"p{number}", ids, n, round_ms,
+                                   f"bench_previous_{number}")  # fmt: skip
+        done.append(Round(paho, collector, earlier))
+        line = (f"  round {number + 1}: bare paho {n / paho[0]:9,.0f} msgs/s "
+                f"{paho[1] / n * 1e6:5.1f} us/msg; collector {n / collector[0]:9,.0f} msgs/s "
+                f"{collector[1] / n * 1e6:5.1f} us/msg")  # fmt: skip
+        if earlier is not None:
+            line += f"; earlier {earlier[1] / n * 1e6:5.1f} us/msg"
+        print(line, flush=True)
     return done
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--messages", type=int, default=100_000)
-    parser.add_argument("--cabinets", type=int, default=10_000)
-    parser.add_argument("--naive-messages", type=int, default=3_000)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
-    n = args.messages
-    ids = cabinet_ids(args.cabinets)
-    start_ms = time.time_ns() // 1_000_000 - 86_400_000
-    sample = backlog(ids, 1, start_ms)[0][1]
-    print(f"QoS 1, {n} messages of {len(sample)} bytes from {len(ids):,} cabinets")
-    with tempfile.TemporaryDirectory() as tmp, running_services(Path(tmp) / "s") as services:
-        register_session(services, "bench-c")
-        publish(services, backlog(ids, n, start_ms))  # the C client's
-        c_s = mosquitto_sub(services, n)
-        operator_client(services, "bench-c", clean_session=True).disconnect()
-        turns = rounds(services, Path(tmp), ids, n, start_ms, args.rounds)
-        first_s, first_cpu = run_collector(services, Path(tmp) / "f", ids, n, start_ms,
-                                           known_fleet=False, database="bench_first")  # fmt: skip
-        naive_s = naive(services, ids, args.naive_messages, start_ms)
+class Drains(NamedTuple):
+    """Everything one run measured."""
 
+    mosquitto_sub_s: float
+    turns: list[Round]
+    first: tuple[float, float]  # the collector's very first start
+    naive_s: float
+
+
+def measure(args: argparse.Namespace, ids: list[str], start_ms: int) -> Drains:
+    n = args.messages
+    with tempfile.TemporaryDirectory() as tmp:
+        services = LocalServices(Path(tmp) / "s")
+        tree = checkout(args.previous, Path(tmp) / "previous") if args.previous else None
+        previous = Previous(tree, add_listener(services.mosquitto)) if tree else None
+        services.start()
+        try:
+            register_session(services, "bench-c")
+            publish(services, backlog(ids, n, start_ms))  # the C client's
+            c_s = mosquitto_sub(services, n)
+            operator_client(services, "bench-c", clean_session=True).disconnect()
+            turns = rounds(services, Path(tmp), ids, n, start_ms, args.rounds, previous)
+            first = run_collector(services, Path(tmp) / "f", ids, n, start_ms,
+                                  known_fleet=False, database="bench_first")  # fmt: skip
+            naive_s = naive(services, ids, args.naive_messages, start_ms)
+        finally:
+            services.stop()
+    return Drains(c_s, turns, first, naive_s)
+
+
+def report(args: argparse.Namespace, drains: Drains) -> None:
+    n, turns = args.messages, drains.turns
     paho_s = min(turn.paho[0] for turn in turns)
     collector_s = min(turn.collector[0] for turn in turns)
     rates = {
-        "mosquitto_sub (C)": n / c_s,
+        "mosquitto_sub (C)": n / drains.mosquitto_sub_s,
         "bare paho subscriber": n / paho_s,
         "aedfleet collector": n / collector_s,
-        "  on its first start": n / first_s,
-        "naive collector": args.naive_messages / naive_s,
+        "  on its first start": n / drains.first[0],
+        "naive collector": args.naive_messages / drains.naive_s,
     }
     print(f"best of {len(turns)} rounds (the naive collector drains {args.naive_messages}, once)")
     for name, rate in rates.items():
@@ -279,7 +352,7 @@ def main() -> None:
     collector_cpu = min(turn.collector[1] for turn in turns)
     print(f"  bare paho CPU           {paho_cpu / n * 1e6:8.1f} us/msg")
     print(f"  collector CPU           {collector_cpu / n * 1e6:8.1f} us/msg (whole process)")
-    print(f"    on its first start    {first_cpu / n * 1e6:8.1f} us/msg")
+    print(f"    on its first start    {drains.first[1] / n * 1e6:8.1f} us/msg")
     collector_rate = rates["aedfleet collector"]
     paho_ratio = collector_rate / rates["bare paho subscriber"]
     naive_ratio = collector_rate / rates["naive collector"]
@@ -290,6 +363,38 @@ def main() -> None:
     print(f"  on its first start       {first_ratio:6.2f}")
     print(f"collector / naive          {naive_ratio:6.1f}x (target >= 25x)")
     print(f"collector / mosquitto_sub  {collector_rate / rates['mosquitto_sub (C)']:6.2f}")
+    report_previous(args, turns)
+
+
+def report_previous(args: argparse.Namespace, turns: list[Round]) -> None:
+    """Today's collector against the earlier one: CPU per message, best round of each."""
+    pairs = [(turn.collector[1], turn.previous[1]) for turn in turns if turn.previous]
+    if not pairs:
+        print(f"CPU / previous collector   not measured: this clone lacks {args.previous or 'it'}")
+        return
+    collector_cpu = min(today for today, _before in pairs)
+    previous_cpu = min(before for _today, before in pairs)
+    print(f"  previous collector CPU  {previous_cpu / args.messages * 1e6:8.1f} us/msg "
+          f"(at {args.previous[:7]}, restarted alike)")  # fmt: skip
+    print(f"CPU / previous collector   {collector_cpu / previous_cpu:6.2f}  (target <= 1.10)")
+    each = sorted(today / before for today, before in pairs)
+    print(f"  round by round           {' '.join(f'{ratio:.2f}' for ratio in each)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--cabinets", type=int, default=10_000)
+    parser.add_argument("--naive-messages", type=int, default=3_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--previous", default=PREVIOUS_COLLECTOR,
+                        help="the earlier collector's commit ('' for none)")  # fmt: skip
+    args = parser.parse_args()
+    ids = cabinet_ids(args.cabinets)
+    start_ms = time.time_ns() // 1_000_000 - 86_400_000
+    sample = backlog(ids, 1, start_ms)[0][1]
+    print(f"QoS 1, {args.messages} messages of {len(sample)} bytes from {len(ids):,} cabinets")
+    report(args, measure(args, ids, start_ms))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ SMOKE = {
     "fleet": (["--cabinets", "50", "--steady", "5"], "memory per cabinet (KiB)"),
     "ingest": (
         ["--messages", "2000", "--naive-messages", "200", "--rounds", "1"],
-        "collector / bare paho",
+        "CPU / previous collector",
     ),
     "mqtt_reader": (["--messages", "2000"], "after / before"),
     "nats_sizing": (["--messages", "500"], "B/msg"),
