@@ -13,11 +13,27 @@ from typing import NamedTuple
 import pytest
 from rich.console import Console
 
+from aedfleet.collector.clock import wall_ms
+from aedfleet.collector.config import FleetConfig
 from aedfleet.services import InfluxDB
 from aedfleet.simulator import DEFAULT_SPEED
 from aedfleet.simulator.simulation import Outcome, simulate
 
 FLEET_SIZE = 2000
+# the simulated hours start at 10:00 China time (of today, or of yesterday before then): a run
+# that crossed China's midnight (a start between 14:00 and 16:00 UTC) counted the pads' days to
+# expiry from the next day, and the dashboards showed 19 where the scenario says 20
+DAY_MS = 86_400_000
+START_HOUR_MS = 10 * 3_600_000
+
+
+def simulated_start_ms(now_ms: int) -> int:
+    offset_ms = FleetConfig().utc_offset_minutes * 60_000
+    local_midnight = (now_ms + offset_ms) // DAY_MS * DAY_MS - offset_ms
+    start = local_midnight + START_HOUR_MS
+    return start if start <= now_ms else start - DAY_MS
+
+
 # the first test to ask for the fleet waits for the whole simulation
 FLEET_TIMEOUT = pytest.mark.timeout(900)
 
@@ -41,7 +57,8 @@ def simulated_fleet(tmp_path_factory: pytest.TempPathFactory) -> SimulatedFleet:
     workdir = tmp_path_factory.mktemp("simulation") / "sim"
     shown = io.StringIO()
     outcome = simulate(cabinets=FLEET_SIZE, scenarios="all", seed=3, speed=DEFAULT_SPEED,
-                       workdir=workdir, console=Console(file=shown, width=200))  # fmt: skip
+                       workdir=workdir, console=Console(file=shown, width=200),
+                       start_ms=simulated_start_ms(wall_ms()))  # fmt: skip
     return SimulatedFleet(outcome, workdir, shown.getvalue())
 
 
