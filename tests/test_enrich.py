@@ -8,6 +8,7 @@ import json
 import pytest
 
 from aedfleet.collector import protocol
+from aedfleet.collector.clock import days_until, local_date
 from aedfleet.collector.enrich import PointEncoder
 from aedfleet.collector.inventory import Cabinet
 from aedfleet.collector.pipeline import Pipeline
@@ -48,6 +49,18 @@ def test_expiry_days_count_in_local_dates() -> None:
     # 2027-02-28 16:30 UTC is already 1 March 00:30 in China: the pads expire today
     assert encoder().days_until(pads, 1_803_832_200_000) == 0
     assert PointEncoder({}, utc_offset_minutes=0).days_until(pads, 1_803_832_200_000) == 1
+
+
+def test_the_local_date_is_the_one_expiry_days_count_from() -> None:
+    """The demo dated its pads by the machine's (UTC) calendar: from 16:00 UTC the pads it
+    announced as 20 days from expiry were 19 from China's date, which the collector counts."""
+    evening_utc = 1_803_832_200_000  # 2027-02-28 16:30 UTC
+    assert local_date(evening_utc, 480) == datetime.date(2027, 3, 1)
+    assert local_date(evening_utc, 0) == datetime.date(2027, 2, 28)
+    assert local_date(evening_utc, -600) == datetime.date(2027, 2, 28)  # Hawaii: 06:30
+    for offset in (480, 0, -600):
+        expiry = local_date(evening_utc, offset) + datetime.timedelta(days=20)
+        assert days_until(expiry, evening_utc, offset) == 20
 
 
 def test_every_invalid_vector_becomes_a_dead_letter_with_its_reason() -> None:

@@ -23,6 +23,7 @@ from rich.console import Console, Group
 from rich.live import Live
 
 from aedfleet.broker.files import write_private
+from aedfleet.collector.clock import local_date
 from aedfleet.collector.config import CollectorConfig, RespondersConfig
 from aedfleet.collector.inventory import Cabinet, write_inventory
 from aedfleet.collector.service import Collector
@@ -89,7 +90,8 @@ class Demo:
         roster = write_demo_responders(workdir / "responders.csv", self.the.emergency)
         config = msgspec.structs.replace(config, responders=RespondersConfig(file=str(roster)))
         self.collector = Collector(config, {c.id: c for c in cabinets}, self.clock.now_ms)
-        self.start_date = datetime.date.today()
+        # the programme's date, by which the collector counts days to expiry: not the machine's
+        self.start_date = local_date(self.clock.start_ms, config.fleet.utc_offset_minutes)
         plan = plan_fleet(len(cabinets), [], self.library, seed=DEMO_SEED,
                           start_date=self.start_date)  # fmt: skip
         # the demo's own inventory, each cabinet playing a normal day until its beat

@@ -9,7 +9,6 @@ real-time timeouts tolerate, the run is inconclusive rather than a list of misma
 from __future__ import annotations
 
 import asyncio
-import datetime
 import gc
 import logging
 import shutil
@@ -24,7 +23,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from aedfleet.broker.accounts import COLLECTOR_USER
-from aedfleet.collector.config import CollectorConfig
+from aedfleet.collector.clock import local_date
+from aedfleet.collector.config import CollectorConfig, FleetConfig
 from aedfleet.collector.inventory import write_inventory
 from aedfleet.collector.service import Collector
 from aedfleet.coverage.places import DEMO_PLACES
@@ -151,8 +151,8 @@ def simulate(
     library = library or load_library()
     clock = SimClock(speed, start_ms)
     boot = clock.moment(0)  # the scenarios begin once the whole fleet has booted
-    local = datetime.timezone(datetime.timedelta(hours=8))
-    start_date = datetime.datetime.fromtimestamp(clock.start_ms / 1000, local).date()
+    # the collector's calendar (its default offset, as `collector_config` leaves it)
+    start_date = local_date(clock.start_ms, FleetConfig().utc_offset_minutes)
     plan = plan_fleet(cabinets, choose(library, scenarios), library, seed=seed,
                       start_date=start_date)  # fmt: skip
     duration_ms = duration_ms or max(p.scenario.duration_ms for p in plan)
