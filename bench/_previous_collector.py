@@ -80,6 +80,7 @@ class PreviousCollector:
     ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.ready_when: Literal["subscribed", "answering"] = "subscribed"
+        self.database = database
         self._mosquitto, self._port = mosquitto, port
         self._client_id = f"previous-{database}"
         self._http_port = free_port()

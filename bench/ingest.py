@@ -160,6 +160,7 @@ class Contender(Protocol):
 
     process: ManagedProcess
     ready_when: Literal["subscribed", "answering"]
+    database: str
 
     def metrics(self) -> str: ...
 
@@ -180,7 +181,6 @@ def drain(
     start_ms: int,
     *,
     known_fleet: bool,
-    database: str,
 ) -> tuple[float, float]:
     """The collector's first start (which registers its persistent session), an outage in
     which the backlog is queued, and its restart: (seconds from its first message to the last
@@ -190,6 +190,7 @@ def drain(
         sent = publish(services, priming(ids, start_ms))
         wait_for(lambda: received(collector) >= sent, 300, "the priming messages")
     collector.process.stop()
+    database = collector.database
     stored_before = count(services.influxdb.url, database, "telemetry")
     publish(services, backlog(ids, expected, start_ms))
     collector.ready_when = "answering"  # the broker sends the backlog before the SUBACK
@@ -209,21 +210,6 @@ def drain(
         collector.process.stop()
 
 
-def run_collector(
-    services: LocalServices,
-    workdir: Path,
-    ids: list[str],
-    expected: int,
-    start_ms: int,
-    *,
-    known_fleet: bool,
-    database: str,
-) -> tuple[float, float]:
-    collector = CollectorProcess(services, workdir, database=database, ids=ids)
-    return drain(services, collector, ids, expected, start_ms,
-                 known_fleet=known_fleet, database=database)  # fmt: skip
-
-
 class Previous(NamedTuple):
     """The earlier collector's tree, and the broker port it connects to."""
 
@@ -240,7 +226,7 @@ def run_previous(
         database=database, ids=ids,
     )  # fmt: skip
     collector.register_sessions()
-    return drain(services, collector, ids, expected, start_ms, known_fleet=True, database=database)
+    return drain(services, collector, ids, expected, start_ms, known_fleet=True)
 
 
 def naive(services: LocalServices, ids: list[str], expected: int, start_ms: int) -> float:
@@ -269,6 +255,31 @@ class Round(NamedTuple):
     previous: tuple[float, float] | None
 
 
+def both_collectors(
+    services: LocalServices, tmp: Path, ids: list[str], n: int, round_ms: int, number: int,
+    previous: Previous | None,
+) -> tuple[tuple[float, float], tuple[float, float] | None]:  # fmt: skip
+    """Today's collector and the previous one, each on this round's backlog; which drains first
+    alternates round by round, so neither always follows the other's load on InfluxDB."""
+
+    def today() -> tuple[float, float]:
+        collector = CollectorProcess(services, tmp / f"c{number}", database=f"bench_{number}",
+                                     ids=ids)  # fmt: skip
+        return drain(services, collector, ids, n, round_ms, known_fleet=True)
+
+    def before() -> tuple[float, float] | None:
+        if previous is None:
+            return None
+        return run_previous(services, previous, tmp / f"p{number}", ids, n, round_ms,
+                            f"bench_previous_{number}")  # fmt: skip
+
+    if number % 2 == 0:
+        first = today()
+        return first, before()
+    earlier = before()
+    return today(), earlier
+
+
 def rounds(
     services: LocalServices,
     tmp: Path,
@@ -288,12 +299,7 @@ def rounds(
         publish(services, backlog(ids, n, round_ms))
         paho = paho_counter(services, session, n)
         operator_client(services, session, clean_session=True).disconnect()  # queue no more
-        collector = run_collector(services, tmp / f"c{number}", ids, n, round_ms,
-                                  known_fleet=True, database=f"bench_{number}")  # fmt: skip
-        earlier = None
-        if previous is not None:
-            earlier = run_previous(services, previous, tmp / f"p{number}", ids, n, round_ms,
-                                   f"bench_previous_{number}")  # fmt: skip
+        collector, earlier = both_collectors(services, tmp, ids, n, round_ms, number, previous)
         done.append(Round(paho, collector, earlier))
         line = (f"  round {number + 1}: bare paho {n / paho[0]:9,.0f} msgs/s "
                 f"{paho[1] / n * 1e6:5.1f} us/msg; collector {n / collector[0]:9,.0f} msgs/s "
@@ -326,8 +332,8 @@ def measure(args: argparse.Namespace, ids: list[str], start_ms: int) -> Drains:
             c_s = mosquitto_sub(services, n)
             operator_client(services, "bench-c", clean_session=True).disconnect()
             turns = rounds(services, Path(tmp), ids, n, start_ms, args.rounds, previous)
-            first = run_collector(services, Path(tmp) / "f", ids, n, start_ms,
-                                  known_fleet=False, database="bench_first")  # fmt: skip
+            fresh = CollectorProcess(services, Path(tmp) / "f", database="bench_first", ids=ids)
+            first = drain(services, fresh, ids, n, start_ms, known_fleet=False)
             naive_s = naive(services, ids, args.naive_messages, start_ms)
         finally:
             services.stop()
