@@ -21,7 +21,7 @@ from aedfleet.simulator.clock import SimClock
 from aedfleet.simulator.environment import Environment
 from aedfleet.simulator.scenario import Action
 from aedfleet.simulator.simulated_cabinet import SimulatedCabinet
-from tests.support.harness import Recorder, until, wait_for
+from tests.support.harness import Recorder, operator_client, until, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.micropython]
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,11 +62,19 @@ async def drive(services: LocalServices, workdir: Path, recorder: Recorder) -> N
 def test_simulated_messages_are_the_firmware_cores_bytes(
     services: LocalServices, tmp_path: Path
 ) -> None:
+    # the broker is shared: another test's run of this cabinet left its last will retained (CI
+    # saw the wait below satisfied by it, the recorder closed before this run's will came)
+    leftover = operator_client(services, "bytes-leftover")
+    leftover.loop_start()
+    leftover.publish(f"aed/v1/{CABINET}/status", json.dumps({"state": "offline"}), qos=1,
+                     retain=True).wait_for_publish(5)  # fmt: skip
+    leftover.loop_stop()
+    leftover.disconnect()
     recorder = Recorder(services, f"aed/v1/{CABINET}/#", client_id="bytes-recorder")
     try:
         asyncio.run(drive(services, tmp_path / "cabinet", recorder))
-        wait_for(lambda: any(p.get("state") == "offline" for p in recorder.payloads("/status")),
-                 10, "the last will")  # fmt: skip
+        wait_for(lambda: any(p.get("state") == "offline" for p in recorder.live("/status")),
+                 30, "this run's last will")  # fmt: skip
     finally:
         recorder.close()
     live = [(topic, payload) for _t, topic, payload, retained in recorder.messages if not retained]
