@@ -13,7 +13,7 @@ from typing import Final, NamedTuple
 import msgspec
 
 from aedfleet.alerts.settings import Settings
-from aedfleet.alerts.state import CabinetState
+from aedfleet.alerts.state import CabinetState, lasted_ms
 from aedfleet.collector.clock import days_until
 from aedfleet.notify.messages import Role, Severity
 
@@ -41,7 +41,12 @@ def opened(s: CabinetState, _cfg: Settings, _now: int, firing: bool) -> Finding 
 
 
 def aed_missing(s: CabinetState, cfg: Settings, now: int, _firing: bool) -> Finding | None:
-    if not s.aed_present and now - s.aed_removed_since_ms >= cfg.aed_missing_after_s * 1000:
+    # timed as far as is known: an AED taken and returned in an outage is not missing
+    if (
+        not s.aed_present
+        and lasted_ms(s.aed_removed_since_ms, s.aed_ts_ms, s.aed_learned_ms, now)
+        >= cfg.aed_missing_after_s * 1000
+    ):
         return Finding("high", "AED not returned", s.aed_removed_since_ms)
     if s.aed_present and s.restock_needed:
         return Finding("high", "AED used, cabinet not yet restocked", s.last_seen_ms)
@@ -112,7 +117,12 @@ def power(s: CabinetState, cfg: Settings, _now: int, firing: bool) -> Finding | 
 
 
 def door_ajar(s: CabinetState, cfg: Settings, now: int, _firing: bool) -> Finding | None:
-    if s.door_open and s.aed_present and now - s.door_open_since_ms >= cfg.door_ajar_after_s * 1000:
+    if (
+        s.door_open
+        and s.aed_present
+        and lasted_ms(s.door_open_since_ms, s.door_ts_ms, s.door_learned_ms, now)
+        >= cfg.door_ajar_after_s * 1000
+    ):
         return Finding("warning", "door left open", s.door_open_since_ms)
     return None
 

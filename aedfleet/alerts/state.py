@@ -31,8 +31,10 @@ class CabinetState(msgspec.Struct, gc=False):
     wake_ms: int = 0
     door_open: bool = False
     door_open_since_ms: int = 0
+    door_learned_ms: int = 0  # when the opening reached the collector (0: restored from before)
     aed_present: bool = True
     aed_removed_since_ms: int = 0
+    aed_learned_ms: int = 0  # when the removal reached the collector
     maintenance: bool = False
     restock_needed: bool = False  # the AED came back from use: pads to replace
     mains: bool = True
@@ -101,7 +103,7 @@ def fold(state: CabinetState, message: p.DeviceMessage, at_ms: int) -> list[str]
     when = message.ts if message.sync else at_ms
     if isinstance(message, p.Online | p.Offline | p.Sleeping):
         return _fold_status(state, message, ts)
-    audit = _fold_event(state, message, ts, when)
+    audit = _fold_event(state, message, ts, when, at_ms)
     _heard(state, ts)
     return audit
 
@@ -133,7 +135,7 @@ def _fold_status(state: CabinetState, message: p.Status, ts: int) -> list[str]:
 
 
 def _fold_event(  # noqa: PLR0912 - one branch per event
-    state: CabinetState, message: p.DeviceMessage, ts: int, when: int
+    state: CabinetState, message: p.DeviceMessage, ts: int, when: int, at_ms: int
 ) -> list[str]:
     audit: list[str] = []
     match message:
@@ -142,13 +144,13 @@ def _fold_event(  # noqa: PLR0912 - one branch per event
                 state.door_ts_ms = ts
                 opened = type(message) is p.DoorOpen
                 if opened and not state.door_open:
-                    state.door_open_since_ms = when
+                    state.door_open_since_ms, state.door_learned_ms = when, at_ms
                 state.door_open = opened
         case p.AedRemoved():
             if ts >= state.aed_ts_ms:
                 state.aed_ts_ms = ts
                 if state.aed_present:
-                    state.aed_removed_since_ms = when
+                    state.aed_removed_since_ms, state.aed_learned_ms = when, at_ms
                 state.aed_present = False
         case p.AedReturned(out_s=seconds):
             if ts >= state.aed_ts_ms:
@@ -181,6 +183,14 @@ def _fold_event(  # noqa: PLR0912 - one branch per event
     return audit
 
 
+def lasted_ms(since_ms: int, reported_ms: int, learned_ms: int, now_ms: int) -> int:
+    """How long a condition that began at `since_ms` has held, as far as is known: until the
+    cabinet's own latest report of it, or from when the collector learned of it until now. A
+    change learned late (queued through an outage) counts from its arrival, so its end, queued
+    right behind it, comes first; the cabinet's own later reports of it count in full."""
+    return max(reported_ms - since_ms, now_ms - max(since_ms, learned_ms))
+
+
 def _heard(state: CabinetState, ts: int) -> None:
     """Anything a cabinet sends proves it is there, unless newer news says otherwise; after a
     last will only its next connection's birth says it is back."""
@@ -197,7 +207,7 @@ def fold_telemetry(state: CabinetState, t: p.Telemetry, at_ms: int) -> bool:
     ts = t.ts if t.sync else 0
     when = t.ts if t.sync else at_ms
     status = state.status
-    changed = _fold_switches(state, t, ts, when)
+    changed = _fold_switches(state, t, ts, when, at_ms)
     _heard(state, ts)
     changed = changed or state.status != status
     if ts < state.telemetry_ts_ms:
@@ -221,20 +231,20 @@ def fold_telemetry(state: CabinetState, t: p.Telemetry, at_ms: int) -> bool:
     return changed
 
 
-def _fold_switches(state: CabinetState, t: p.Telemetry, ts: int, when: int) -> bool:
+def _fold_switches(state: CabinetState, t: p.Telemetry, ts: int, when: int, at_ms: int) -> bool:
     """Door, AED, maintenance and mains, each where the message is at least as new as what
     last set it; True when one moved."""
     changed = False
     if ts >= state.door_ts_ms:
         state.door_ts_ms = ts
         if t.door and not state.door_open:
-            state.door_open_since_ms = when
+            state.door_open_since_ms, state.door_learned_ms = when, at_ms
         changed |= t.door != state.door_open
         state.door_open = t.door
     if ts >= state.aed_ts_ms:
         state.aed_ts_ms = ts
         if state.aed_present and not t.aed:
-            state.aed_removed_since_ms = when
+            state.aed_removed_since_ms, state.aed_learned_ms = when, at_ms
         changed |= t.aed != state.aed_present
         state.aed_present = t.aed
     if ts >= state.maint_ts_ms:

@@ -264,6 +264,49 @@ def test_door_ajar_with_the_aed_inside() -> None:
     assert kinds(alerts.tick(T0 + 10 * MIN), "door_ajar") == ["firing"]
 
 
+def test_a_door_used_during_an_outage_is_not_left_open_when_its_events_arrive() -> None:
+    """The broker was down for 12 minutes; during it a technician opened and shut the door
+    (the loaded-loop simulation's broker_restart cabinet). The queued opening arrives first:
+    timed from its device time it would be 11 minutes open, and the guardian would get "door
+    left open" for a door shut long ago, resolved by the closing right behind it."""
+    alerts = engine()
+    back = T0 + 12 * MIN
+    out = alerts.on_message(event(p.MaintEnter, 2, T0 + MIN), back)
+    out += alerts.on_message(event(p.DoorOpen, 3, T0 + MIN + 10_000), back)
+    out += alerts.tick(back + 1000)
+    out += alerts.on_message(event(p.DoorClose, 4, T0 + MIN + 30_000, open_s=20), back + 1000)
+    out += alerts.tick(back + 20 * MIN)
+    assert kinds(out, "door_ajar") == []
+
+
+def test_a_door_left_open_through_an_outage_is_found_by_its_own_reports() -> None:
+    """Opened during the outage and still open: the cabinet's own queued readings say so ten
+    minutes after the opening, so the alert fires as they arrive; learned only from the late
+    opening itself, it fires ten minutes after its arrival."""
+    reported = engine()
+    back = T0 + 15 * MIN
+    reported.on_message(event(p.MaintEnter, 2, T0 + MIN), back)
+    reported.on_message(event(p.DoorOpen, 3, T0 + MIN), back)
+    assert kinds(reported.tick(back), "door_ajar") == []
+    reported.on_message(telemetry(T0 + 11 * MIN, door=True, maint=True), back)
+    assert kinds(reported.tick(back + 1000), "door_ajar") == ["firing"]
+    learned = engine()
+    learned.on_message(event(p.MaintEnter, 2, T0 + MIN), back)
+    learned.on_message(event(p.DoorOpen, 3, T0 + MIN), back)
+    assert kinds(learned.tick(back + 9 * MIN), "door_ajar") == []
+    assert kinds(learned.tick(back + 10 * MIN), "door_ajar") == ["firing"]
+
+
+def test_an_aed_taken_and_returned_during_an_outage_is_not_missing() -> None:
+    alerts = engine()
+    back = T0 + 70 * MIN
+    out = alerts.on_message(event(p.MaintEnter, 2, T0 + MIN), back)
+    out += alerts.on_message(event(p.AedRemoved, 3, T0 + 2 * MIN), back)
+    out += alerts.tick(back + 1000)
+    out += alerts.on_message(event(p.AedReturned, 4, T0 + 3 * MIN, out_s=60), back + 1000)
+    assert kinds(out, "aed_missing") == []
+
+
 def test_idempotency_keys_differ_per_transition() -> None:
     alerts = engine()
     first = alerts.on_message(event(p.DoorOpen, 2, T0), T0)[0]
