@@ -73,7 +73,8 @@ def test_simulated_messages_are_the_firmware_cores_bytes(
     recorder = Recorder(services, f"aed/v1/{CABINET}/#", client_id="bytes-recorder")
     try:
         asyncio.run(drive(services, tmp_path / "cabinet", recorder))
-        wait_for(lambda: any(p.get("state") == "offline" for p in recorder.live("/status")),
+        wait_for(lambda: any(p.get("state") == "offline"
+                             for p in recorder.payloads("/status", live=True)),
                  30, "this run's last will")  # fmt: skip
     finally:
         recorder.close()

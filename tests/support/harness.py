@@ -298,16 +298,13 @@ class Recorder:
                 (time.monotonic(), message.topic, bytes(message.payload), message.retain)
             )
 
-    def payloads(self, kind: str) -> list[dict[str, Any]]:
-        with self._lock:
-            return [json.loads(p) for _t, topic, p, _r in self.messages if topic.endswith(kind)]
-
-    def live(self, kind: str) -> list[dict[str, Any]]:
-        """What was published while subscribed: not a retained message of an earlier test on
-        the shared broker (a cabinet's last will is retained)."""
+    def payloads(self, kind: str, *, live: bool = False) -> list[dict[str, Any]]:
+        """The payloads on topics ending in `kind`; `live`: only what was published while
+        subscribed, not a retained message of an earlier test on the shared broker (a
+        cabinet's last will is retained)."""
         with self._lock:
             return [json.loads(p) for _t, topic, p, retained in self.messages
-                    if topic.endswith(kind) and not retained]  # fmt: skip
+                    if topic.endswith(kind) and not (live and retained)]  # fmt: skip
 
     def events(self, name: str) -> list[dict[str, Any]]:
         return [e for e in self.payloads("/event") if e.get("ev") == name]
