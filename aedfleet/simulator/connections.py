@@ -21,26 +21,12 @@ OWNER: Final[contextvars.ContextVar[list[asyncio.StreamWriter] | None]] = contex
 
 
 async def open_connection(*args: Any, **kwargs: Any) -> tuple[Any, asyncio.StreamWriter]:
-    # the connect runs as a task of its own, shielded: cancelled in the very turn the connect
-    # completes, this wrapper would lose its result as wait_for does; the finished connect is
-    # then closed instead
-    connecting = asyncio.ensure_future(asyncio.open_connection(*args, **kwargs))
-    try:
-        reader, writer = await asyncio.shield(connecting)
-    except asyncio.CancelledError:
-        connecting.cancel()  # no effect once it completed: then it is closed when it is
-        connecting.add_done_callback(_close_if_connected)
-        raise
+    reader, writer = await asyncio.open_connection(*args, **kwargs)
     owned = OWNER.get()
     if owned is not None:  # recorded before anything can cancel the caller
         owned[:] = [w for w in owned if not w.is_closing()]
         owned.append(writer)
     return reader, writer
-
-
-def _close_if_connected(connecting: asyncio.Future[tuple[Any, asyncio.StreamWriter]]) -> None:
-    if not connecting.cancelled() and connecting.exception() is None:
-        connecting.result()[1].close()
 
 
 def firmware_asyncio() -> types.ModuleType:
